@@ -1,0 +1,46 @@
+"""The HTTP API application."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
+
+from daemon.api import errors
+from daemon.api.routes import reading, tickets, windows
+from daemon.hall import Hall
+from daemon.runtime import DaemonInfo
+from daemon.tokens import TokenFile
+
+DESCRIPTION = """
+The hall's queue and devices. Every call needs `Authorization: Bearer <token>`
+(make one with `hallkeeper token add --role ROLE`), except `GET /healthz`.
+
+Roles: **admin** (everything), **monitor** (reads), **clerk** (acts on the
+window its clerk is signed in to), **kiosk** (issues tickets, takes ratings),
+**display** (reads the queue and events).
+
+Errors share one shape: `code`, `message` (Chinese unless `Accept-Language`
+asks for English) and `messages` in both. 409 means the hall's state refuses
+the operation now, 422 that the request names something invalid.
+"""
+
+
+def create_app(hall: Hall, tokens: TokenFile, info: DaemonInfo) -> FastAPI:
+    app = FastAPIOffline(
+        title="hallkeeper",
+        version=info.version,
+        description=DESCRIPTION,
+        static_url="/docs-assets",
+        openapi_tags=[
+            {"name": "tickets", "description": "取号, look-up, cancel, reactivate"},
+            {"name": "windows", "description": "叫号 and the clerk's other keys"},
+            {"name": "hall", "description": "Queue, health, events, statistics"},
+        ],
+    )
+    app.state.hall = hall
+    app.state.tokens = tokens
+    app.state.info = info
+    errors.install(app)
+    for module in (tickets, windows, reading):
+        app.include_router(module.router)
+    return app

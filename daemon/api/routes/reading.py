@@ -1,0 +1,97 @@
+"""Reading the hall: queue, health, events, statistics."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from dataclasses import asdict
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from daemon.api.auth import READERS, allow
+from daemon.api.routes.common import errors, hall_of
+from daemon.api.schemas import EventsOut, HealthOut, QueueOut, StatsOut
+from daemon.api.views import service_queues, window_out
+from daemon.stats import day_stats
+from daemon.tokens import Role, TokenEntry
+
+router = APIRouter(tags=["hall"])
+Reader = Annotated[TokenEntry, Depends(allow(*READERS))]
+
+
+@router.get("/healthz", summary="Liveness; no token needed")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/api/v1/queue", summary="Waiting tickets and windows", responses=errors(401, 403, 422))
+async def queue(
+    request: Request,
+    who: Reader,
+    limit: Annotated[int, Query(ge=0, le=1000, description="Codes listed per service.")] = 20,
+) -> QueueOut:
+    hall = hall_of(request)
+    state = hall.committed
+    return QueueOut(
+        day=state.day,
+        services=service_queues(hall.config, state, limit),
+        windows=[
+            window_out(hall.config, state, state.windows[w.number]) for w in hall.config.windows
+        ],
+    )
+
+
+@router.get("/api/v1/health", summary="The daemon and every device", responses=errors(401, 403))
+async def health(request: Request, who: Reader) -> HealthOut:
+    hall = hall_of(request)
+    info = request.app.state.info
+    feed = info.feed
+    return HealthOut(
+        state=info.state if hall.store_error is None else "degraded",
+        hall=hall.config.hall.id,
+        version=info.version,
+        started_at=info.started_at,
+        uptime_seconds=round(time.monotonic() - info.started_monotonic, 3),
+        loop_lag_ms=round(info.loop_lag_ms, 3),
+        store=hall.health(),
+        event_feed=feed.health() if feed else {"endpoint": None},
+        devices=[asdict(d) for d in info.devices()],
+    )
+
+
+@router.get(
+    "/api/v1/events", summary="Events after a seq, from the store", responses=errors(401, 403, 422)
+)
+async def events(
+    request: Request,
+    who: Annotated[TokenEntry, Depends(allow(Role.ADMIN, Role.MONITOR, Role.DISPLAY))],
+    after: Annotated[int, Query(ge=0, description="Return events with a greater seq.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> EventsOut:
+    """Consumers that missed events (restart, network) catch up here: seq is
+    gap-free, so `after` = the last seq seen loses nothing."""
+    hall = hall_of(request)
+    found = await asyncio.to_thread(hall.store.events_after, after, limit)
+    return EventsOut(events=found, last_seq=hall.committed_seq)
+
+
+@router.get("/api/v1/stats", summary="Statistics of one day", responses=errors(401, 403, 422))
+async def stats(
+    request: Request,
+    who: Annotated[TokenEntry, Depends(allow(Role.ADMIN, Role.MONITOR))],
+    date: Annotated[
+        dt.date | None, Query(description="Business day, YYYY-MM-DD; today if omitted.")
+    ] = None,
+) -> StatsOut:
+    hall = hall_of(request)
+    day = date or hall.committed.day or hall.engine.business_day(hall.now())
+    store = hall.store
+
+    def read() -> dict:
+        return day_stats(
+            hall.config, store.tickets_of(day), store.calls_of(day), store.ratings_of(day)
+        )
+
+    return StatsOut(day=day, **await asyncio.to_thread(read))

@@ -1,0 +1,92 @@
+"""Queue records as API response bodies."""
+
+from __future__ import annotations
+
+from daemon.api.schemas import RatingOut, ServiceQueueOut, TicketOut, WindowOut
+from daemon.config.model import HallConfig
+from daemon.queue.model import RATING_LABELS, Rating, Ticket, WindowState
+from daemon.queue.state import QueueState
+
+
+def ticket_out(config: HallConfig, ticket: Ticket) -> TicketOut:
+    service = config.services_by_id.get(ticket.service)
+    return TicketOut(
+        code=ticket.code,
+        day=ticket.day,
+        number=ticket.number,
+        service=ticket.service,
+        service_names=service.names if service else {},
+        issued_service=ticket.issued_service,
+        priority=ticket.priority,
+        state=ticket.state,
+        issued_at=ticket.issued_at,
+        state_since=ticket.state_since,
+        waiting_ahead=ticket.waiting_ahead,
+        kiosk=ticket.kiosk,
+        window=ticket.window,
+        target_window=ticket.target_window,
+        clerk=ticket.clerk,
+        calls=ticket.calls,
+        recalls=ticket.recalls,
+        case_number=ticket.case_number,
+        rated=ticket.rated,
+    )
+
+
+def window_names(config: HallConfig, number: int) -> dict[str, str]:
+    configured = config.windows_by_number[number].names
+    if configured:
+        return configured
+    return {
+        lang: f"{number}号窗口" if lang.startswith("zh") else f"Window {number}"
+        for lang in config.hall.languages
+    }
+
+
+def window_out(config: HallConfig, state: QueueState, window: WindowState) -> WindowOut:
+    member = config.staff_by_id.get(window.clerk) if window.clerk else None
+    return WindowOut(
+        number=window.number,
+        names=window_names(config, window.number),
+        services=config.windows_by_number[window.number].services,
+        status=window.status,
+        reason=window.pause_reason,
+        since=window.since,
+        clerk=window.clerk,
+        clerk_name=member.name if member else None,
+        current=window.current,
+        held=[t.code for t in state.held_at(window.number)],
+        last_done=window.last_done,
+    )
+
+
+def service_queues(config: HallConfig, state: QueueState, limit: int) -> list[ServiceQueueOut]:
+    queued = state.queued()
+    out = []
+    for service in config.services:
+        mine = [t for t in queued if t.service == service.id and t.target_window is None]
+        ordered = [t for t in mine if t.priority] + [t for t in mine if not t.priority]
+        out.append(
+            ServiceQueueOut(
+                id=service.id,
+                names=service.names,
+                prefix=service.prefix,
+                waiting=len(mine),
+                waiting_priority=len(mine) - sum(1 for t in mine if not t.priority),
+                issued=state.issued_today(service.id),
+                next=[t.code for t in ordered[:limit]],
+            )
+        )
+    return out
+
+
+def rating_out(rating: Rating) -> RatingOut:
+    return RatingOut(
+        window=rating.window,
+        ticket=rating.ticket,
+        clerk=rating.clerk,
+        case_number=rating.case_number,
+        level=rating.level,
+        label=RATING_LABELS[rating.level] if rating.level else None,
+        at=rating.at,
+    )

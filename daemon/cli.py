@@ -1,0 +1,163 @@
+"""The `hallkeeper` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from daemon.config.loader import ConfigError, check_config, load_config
+from daemon.config.model import HallConfig
+from daemon.events.zmq_feed import FeedError
+from daemon.store.store import StoreError
+from daemon.tokens import Role, TokenFile
+
+DEFAULT_CONFIG = Path(os.environ.get("HALLKEEPER_CONFIG", "/etc/hallkeeper/hall.yaml"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return int(args.handler(args) or 0)
+    except ConfigError as exc:
+        print(f"hallkeeper: the config has problems:\n{exc}", file=sys.stderr)
+        return 1
+    except (StoreError, FeedError) as exc:
+        print(f"hallkeeper: {exc}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hallkeeper", description="Runs a service hall's queue and devices."
+    )
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the daemon")
+    _config_option(run)
+    run.add_argument(
+        "--simulate",
+        action="store_true",
+        help="also run a simulator for every configured device, and print a demo admin token",
+    )
+    run.set_defaults(handler=_run)
+
+    check = sub.add_parser("check-config", help="check a config file and list every problem")
+    check.add_argument("file", type=Path)
+    check.set_defaults(handler=_check_config)
+
+    token = sub.add_parser("token", help="make, list and revoke API tokens")
+    token_sub = token.add_subparsers(metavar="ACTION", required=True)
+    add = token_sub.add_parser("add", help="make a token and print it, once")
+    _config_option(add)
+    add.add_argument("--role", required=True, choices=[r.value for r in Role])
+    add.add_argument("--staff", help="the clerk's staff id (role clerk)")
+    add.add_argument("--label", help="a note on who holds the token")
+    add.set_defaults(handler=_token_add)
+    listing = token_sub.add_parser("list", help="list tokens (never the tokens themselves)")
+    _config_option(listing)
+    listing.set_defaults(handler=_token_list)
+    revoke = token_sub.add_parser("revoke", help="revoke a token by its id")
+    _config_option(revoke)
+    revoke.add_argument("id")
+    revoke.set_defaults(handler=_token_revoke)
+
+    bench = sub.add_parser("bench", help="measure the hall and print JSON")
+    bench_sub = bench.add_subparsers(metavar="WHAT", required=True)
+    core = bench_sub.add_parser("core", help="ticket issue rate and call-next latency via the API")
+    core.add_argument("--tickets", type=int, default=3000, help="tickets to issue")
+    core.add_argument("--concurrency", type=int, default=32, help="requests in flight")
+    core.add_argument("--calls", type=int, default=1000, help="call-next requests to time")
+    core.set_defaults(handler=_bench_core)
+    return parser
+
+
+def _config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=DEFAULT_CONFIG,
+        help=f"hall config file (default: $HALLKEEPER_CONFIG or {DEFAULT_CONFIG})",
+    )
+
+
+def _run(args: argparse.Namespace) -> int:
+    from daemon.lifecycle import run_daemon
+
+    config = load_config(args.config)
+    asyncio.run(run_daemon(config, simulate=args.simulate))
+    return 0
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    problems = check_config(args.file)
+    for problem in problems:
+        print(problem.render(str(args.file)))
+    if problems:
+        print(f"{len(problems)} problem(s) in {args.file}", file=sys.stderr)
+        return 1
+    print(f"{args.file}: ok")
+    return 0
+
+
+def _token_file(config: HallConfig) -> TokenFile:
+    return TokenFile(config.secrets)
+
+
+def _token_add(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    role = Role(args.role)
+    if role is Role.CLERK and not args.staff:
+        print("hallkeeper: a clerk token needs --staff ID", file=sys.stderr)
+        return 2
+    if args.staff and role is not Role.CLERK:
+        print("hallkeeper: --staff is only for --role clerk", file=sys.stderr)
+        return 2
+    if args.staff and args.staff not in config.staff_by_id:
+        print(f"hallkeeper: no staff member {args.staff!r} in {args.config}", file=sys.stderr)
+        return 2
+    entry, token = _token_file(config).add(role, args.staff, args.label)
+    print(token)
+    print(
+        f"(token {entry.id}, role {role}{f', staff {args.staff}' if args.staff else ''}; "
+        f"it is not shown again)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _token_list(args: argparse.Namespace) -> int:
+    for entry in _token_file(load_config(args.config)).entries():
+        staff = entry.staff or "-"
+        print(f"{entry.id}  {entry.role:<8} {staff:<10} {entry.created}  {entry.label or ''}")
+    return 0
+
+
+def _token_revoke(args: argparse.Namespace) -> int:
+    if _token_file(load_config(args.config)).revoke(args.id):
+        print(f"revoked {args.id}")
+        return 0
+    print(f"hallkeeper: no token with id {args.id}", file=sys.stderr)
+    return 1
+
+
+def _bench_core(args: argparse.Namespace) -> int:
+    from daemon.bench.core import run_core_bench
+
+    run_core_bench(tickets=args.tickets, concurrency=args.concurrency, calls=args.calls)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""Checks that span sections of a hall config: references, uniqueness, languages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from pydantic import ValidationError
+
+from daemon.config.model import HallConfig
+from daemon.config.problems import Problem, problems_from_validation
+from devices.models import DEVICE_MODELS
+
+
+def cross_check(cfg: HallConfig) -> list[Problem]:
+    """Every problem pydantic cannot see on one key alone."""
+    return [
+        *_unique(cfg.services, "services", "id", lambda s: s.id),
+        *_unique(cfg.services, "services", "prefix", lambda s: s.prefix),
+        *_unique(cfg.windows, "windows", "number", lambda w: w.number),
+        *_unique(cfg.staff, "staff", "id", lambda s: s.id),
+        *_unique(cfg.links, "links", "id", lambda link: link.id),
+        *_unique(cfg.devices, "devices", "id", lambda d: d.id),
+        *_languages(cfg),
+        *_window_references(cfg),
+        *_devices(cfg),
+    ]
+
+
+def _unique(
+    items: Iterable[Any], section: str, key: str, value: Callable[[Any], object]
+) -> Iterator[Problem]:
+    first_seen: dict[object, int] = {}
+    for index, item in enumerate(items):
+        v = value(item)
+        if v in first_seen:
+            yield Problem(
+                (section, index, key),
+                f"{v!r} is already used by {section}[{first_seen[v]}]",
+            )
+        else:
+            first_seen[v] = index
+
+
+def _languages(cfg: HallConfig) -> Iterator[Problem]:
+    wanted = cfg.hall.languages
+    named: list[tuple[tuple[str | int, ...], dict[str, str] | None]] = [
+        (("hall", "names"), cfg.hall.names),
+        *((("services", i, "names"), s.names) for i, s in enumerate(cfg.services)),
+        *((("windows", i, "names"), w.names) for i, w in enumerate(cfg.windows)),
+    ]
+    for path, names in named:
+        if names is None:
+            continue
+        missing = [lang for lang in wanted if lang not in names]
+        if missing:
+            yield Problem(
+                path,
+                f"no text for {', '.join(missing)} (hall.languages is {', '.join(wanted)})",
+            )
+
+
+def _window_references(cfg: HallConfig) -> Iterator[Problem]:
+    a_posts: dict[str, int] = {}
+    for i, window in enumerate(cfg.windows):
+        for j, service in enumerate(window.services):
+            if service not in cfg.services_by_id:
+                yield Problem(("windows", i, "services", j), f"no service has id {service!r}")
+        if len(set(window.services)) != len(window.services):
+            yield Problem(("windows", i, "services"), "a service is listed twice")
+        if window.clerks is None:
+            continue
+        for post in ("a", "b"):
+            staff_id = getattr(window.clerks, post)
+            if staff_id is not None and staff_id not in cfg.staff_by_id:
+                yield Problem(
+                    ("windows", i, "clerks", post), f"no staff member has id {staff_id!r}"
+                )
+        if window.clerks.a == window.clerks.b:
+            yield Problem(("windows", i, "clerks", "b"), "the B clerk must differ from the A clerk")
+        holder = window.clerks.a
+        if holder in a_posts:
+            yield Problem(
+                ("windows", i, "clerks", "a"),
+                f"{holder!r} already holds the A post of window {a_posts[holder]}",
+            )
+        a_posts[window.clerks.a] = window.number
+
+
+def _devices(cfg: HallConfig) -> Iterator[Problem]:
+    links = {link.id for link in cfg.links}
+    for i, entry in enumerate(cfg.devices):
+        model = DEVICE_MODELS.get(entry.model)
+        if model is None:
+            known = ", ".join(sorted(DEVICE_MODELS)) or "none yet"
+            yield Problem(
+                ("devices", i, "model"), f"unknown model {entry.model!r} (known: {known})"
+            )
+            continue
+        try:
+            device = model.config_type.model_validate(entry.model_dump())
+        except ValidationError as exc:
+            yield from problems_from_validation(exc, prefix=("devices", i))
+            continue
+        link = getattr(device, "link", None)
+        if link is not None and link not in links:
+            yield Problem(("devices", i, "link"), f"no link has id {link!r}")

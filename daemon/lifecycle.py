@@ -1,0 +1,112 @@
+"""Running the daemon: store, hall, event feed and API in one asyncio loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import signal
+from collections.abc import Iterator
+
+import uvicorn
+
+from daemon.api.app import create_app
+from daemon.config.model import HallConfig
+from daemon.events.zmq_feed import ZmqFeed
+from daemon.hall import Hall
+from daemon.runtime import DaemonInfo
+from daemon.store.store import Store
+from daemon.tokens import Role, TokenFile
+
+log = logging.getLogger(__name__)
+
+DEMO_TOKEN_LABEL = "demo (hallkeeper run --simulate)"
+
+
+class EmbeddedServer(uvicorn.Server):
+    """uvicorn inside our loop; the daemon, not uvicorn, handles signals."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def run_daemon(config: HallConfig, simulate: bool = False) -> None:
+    store = Store(config.storage.path, config.hall.id)
+    feed = ZmqFeed(config.events.zmq_pub) if config.events.zmq_pub else None
+    tokens = TokenFile(config.secrets)
+    tokens.ensure_exists()
+    hall = Hall(config, store)
+    info = DaemonInfo(started_at=dt.datetime.now(config.hall.zone), feed=feed)
+    if feed is not None:
+        hall.subscribe(feed.publish)
+    lag = asyncio.create_task(info.watch_loop_lag(), name="loop-lag")
+    try:
+        await hall.start()
+        server = EmbeddedServer(
+            uvicorn.Config(
+                create_app(hall, tokens, info),
+                host=config.api.host,
+                port=config.api.port,
+                lifespan="off",
+                access_log=False,
+                log_level="warning",
+            )
+        )
+        await _serve(server, info, config, tokens if simulate else None)
+    finally:
+        lag.cancel()
+        await hall.stop()
+        if feed is not None:
+            feed.close()
+        store.close()
+
+
+async def _serve(
+    server: EmbeddedServer, info: DaemonInfo, config: HallConfig, demo_tokens: TokenFile | None
+) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    serving = asyncio.create_task(server.serve(), name="api")
+    while not server.started:
+        if serving.done():
+            await serving  # raises the reason it could not start
+            raise SystemExit(f"the API could not listen on {config.api.host}:{config.api.port}")
+        await asyncio.sleep(0.01)
+    info.state = "running"
+    _announce(server, info, config, demo_tokens)
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait({serving, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    info.state = "stopping"
+    log.info("stopping")
+    server.should_exit = True
+    await serving
+    stopped.cancel()
+
+
+def _announce(
+    server: EmbeddedServer, info: DaemonInfo, config: HallConfig, demo_tokens: TokenFile | None
+) -> None:
+    host, port = server.servers[0].sockets[0].getsockname()[:2]
+    base = f"http://{host}:{port}"
+    lines = [
+        f"hallkeeper {info.version}: hall {config.hall.id} is running",
+        f"  API     {base}/api/v1",
+        f"  docs    {base}/docs",
+        f"  events  {info.feed.endpoint if info.feed else 'off'} (ZeroMQ PUB)",
+        f"  store   {config.storage.path}",
+    ]
+    if demo_tokens is not None:
+        lines.append(f"  admin token for this demo: {_demo_token(demo_tokens)}")
+    print("\n".join(lines), flush=True)
+
+
+def _demo_token(tokens: TokenFile) -> str:
+    """A fresh admin token for a simulated hall; the previous demo token is revoked."""
+    for entry in tokens.entries():
+        if entry.label == DEMO_TOKEN_LABEL:
+            tokens.revoke(entry.id)
+    return tokens.add(Role.ADMIN, label=DEMO_TOKEN_LABEL)[1]

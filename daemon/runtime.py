@@ -1,0 +1,39 @@
+"""What the daemon knows about itself, for the health endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+
+from daemon.events.zmq_feed import ZmqFeed
+from devices.health import DeviceHealth
+
+
+def hallkeeper_version() -> str:
+    try:
+        return version("hallkeeper")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+@dataclass
+class DaemonInfo:
+    started_at: dt.datetime
+    version: str = field(default_factory=hallkeeper_version)
+    started_monotonic: float = field(default_factory=time.monotonic)
+    state: str = "starting"
+    loop_lag_ms: float = 0.0
+    feed: ZmqFeed | None = None
+    devices: Callable[[], list[DeviceHealth]] = list
+
+    async def watch_loop_lag(self, interval: float = 0.5) -> None:
+        """Measure how late the loop wakes up: the figure systemd's watchdog and
+        the health endpoint report."""
+        while True:
+            before = time.monotonic()
+            await asyncio.sleep(interval)
+            self.loop_lag_ms = max(time.monotonic() - before - interval, 0.0) * 1000
