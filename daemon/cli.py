@@ -10,6 +10,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import uvloop
+
 from daemon.config.loader import ConfigError, check_config, load_config
 from daemon.config.model import HallConfig
 from daemon.events.zmq_feed import FeedError
@@ -28,6 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         return int(args.handler(args) or 0)
     except ConfigError as exc:
@@ -93,10 +96,15 @@ def _config_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from daemon.lifecycle import run_daemon
+    from daemon.lifecycle import StartupError, run_daemon
 
     config = load_config(args.config)
-    asyncio.run(run_daemon(config, simulate=args.simulate))
+    try:
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(run_daemon(config, simulate=args.simulate))
+    except StartupError as exc:
+        print(f"hallkeeper: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -131,7 +131,9 @@ class Hall:
             raise StoreUnavailable("the store is recovering from a failed write")
         now = self._clock()
         if self.engine.business_day(now) != self.planned.day:
-            self._submit(self.engine.start_day(self.planned, now))
+            # nobody awaits the new day's change; a failure is logged by the writer
+            started = self._submit(self.engine.start_day(self.planned, now))
+            started.add_done_callback(lambda f: f.cancelled() or f.exception())
         outcome = operation(self.planned, now)
         await self._submit(outcome.change)
         return outcome.value

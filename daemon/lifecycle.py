@@ -7,6 +7,7 @@ import contextlib
 import datetime as dt
 import logging
 import signal
+import socket
 from collections.abc import Iterator
 
 import uvicorn
@@ -24,6 +25,10 @@ log = logging.getLogger(__name__)
 DEMO_TOKEN_LABEL = "demo (hallkeeper run --simulate)"
 
 
+class StartupError(Exception):
+    """The daemon cannot start; the message says what to change."""
+
+
 class EmbeddedServer(uvicorn.Server):
     """uvicorn inside our loop; the daemon, not uvicorn, handles signals."""
 
@@ -33,10 +38,20 @@ class EmbeddedServer(uvicorn.Server):
 
 
 async def run_daemon(config: HallConfig, simulate: bool = False) -> None:
-    store = Store(config.storage.path, config.hall.id)
-    feed = ZmqFeed(config.events.zmq_pub) if config.events.zmq_pub else None
     tokens = TokenFile(config.secrets)
     tokens.ensure_exists()
+    with contextlib.ExitStack() as closing:
+        store = Store(config.storage.path, config.hall.id)
+        closing.callback(store.close)
+        feed = ZmqFeed(config.events.zmq_pub) if config.events.zmq_pub else None
+        if feed is not None:
+            closing.callback(feed.close)
+        await _run_hall(config, store, feed, tokens, simulate)
+
+
+async def _run_hall(
+    config: HallConfig, store: Store, feed: ZmqFeed | None, tokens: TokenFile, simulate: bool
+) -> None:
     hall = Hall(config, store)
     info = DaemonInfo(started_at=dt.datetime.now(config.hall.zone), feed=feed)
     if feed is not None:
@@ -50,6 +65,7 @@ async def run_daemon(config: HallConfig, simulate: bool = False) -> None:
                 host=config.api.host,
                 port=config.api.port,
                 lifespan="off",
+                http="httptools",
                 access_log=False,
                 log_level="warning",
             )
@@ -58,9 +74,6 @@ async def run_daemon(config: HallConfig, simulate: bool = False) -> None:
     finally:
         lag.cancel()
         await hall.stop()
-        if feed is not None:
-            feed.close()
-        store.close()
 
 
 async def _serve(
@@ -70,11 +83,11 @@ async def _serve(
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    serving = asyncio.create_task(server.serve(), name="api")
+    serving = asyncio.create_task(server.serve(sockets=[_listen(config)]), name="api")
     while not server.started:
         if serving.done():
-            await serving  # raises the reason it could not start
-            raise SystemExit(f"the API could not listen on {config.api.host}:{config.api.port}")
+            await serving
+            raise StartupError("the API stopped while starting; the reason is logged above")
         await asyncio.sleep(0.01)
     info.state = "running"
     _announce(server, info, config, demo_tokens)
@@ -85,6 +98,19 @@ async def _serve(
     server.should_exit = True
     await serving
     stopped.cancel()
+
+
+def _listen(config: HallConfig) -> socket.socket:
+    """The API's listening socket, bound here so that a taken port is a clear
+    error rather than uvicorn exiting the process."""
+    try:
+        family = socket.AF_INET6 if ":" in config.api.host else socket.AF_INET
+        return socket.create_server((config.api.host, config.api.port), family=family)
+    except OSError as exc:
+        raise StartupError(
+            f"the API cannot listen on {config.api.host}:{config.api.port} "
+            f"(api.host, api.port in the config): {exc.strerror or exc}"
+        ) from exc
 
 
 def _announce(

@@ -8,6 +8,7 @@ from fastapi_offline import FastAPIOffline
 from daemon.api import errors
 from daemon.api.routes import reading, tickets, windows
 from daemon.hall import Hall
+from daemon.metrics import HallMetrics
 from daemon.runtime import DaemonInfo
 from daemon.tokens import TokenFile
 
@@ -40,6 +41,7 @@ def create_app(hall: Hall, tokens: TokenFile, info: DaemonInfo) -> FastAPI:
     app.state.hall = hall
     app.state.tokens = tokens
     app.state.info = info
+    app.state.metrics = HallMetrics(hall, info)
     errors.install(app)
     for module in (tickets, windows, reading):
         app.include_router(module.router)

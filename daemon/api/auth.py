@@ -18,7 +18,7 @@ _bearer = HTTPBearer(auto_error=False, description="A token from `hallkeeper tok
 READERS = (Role.ADMIN, Role.MONITOR, Role.CLERK, Role.KIOSK, Role.DISPLAY)
 
 
-def principal(
+async def principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> TokenEntry:

@@ -55,6 +55,11 @@ def error_response(
 
 
 _HTTP_WORDS = {
+    400: (
+        "malformed_json",
+        "请求体无法解析为 JSON",
+        "the request body could not be parsed as JSON",
+    ),
     404: ("not_found", "没有这个地址", "no such path"),
     405: ("method_not_allowed", "不支持此请求方法", "method not allowed"),
 }

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from daemon.queue.model import Priority, TicketState, WindowStatus
-from devices.health import DeviceState
+from devices.health import DeviceHealth
 
 
 class Body(BaseModel):
@@ -43,6 +43,9 @@ class CallTicketRequest(Body):
 class CallbackRequest(Body):
     ticket: str | None = Field(
         default=None, max_length=16, description="Held ticket to call back; the oldest if omitted."
+    )
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{}, {"ticket": "A012"}]}
     )
 
 
@@ -175,6 +178,7 @@ class WindowOut(BaseModel):
     clerk_name: str | None
     current: str | None
     held: list[str]
+    waiting: list[str] = Field(description="Tickets transferred to this window, oldest first.")
     last_done: str | None
 
 
@@ -185,7 +189,7 @@ class ServiceQueueOut(BaseModel):
     waiting: int
     waiting_priority: int
     issued: int = Field(description="Tickets issued today.")
-    next: list[str] = Field(description="Codes waiting, in the order they would be called.")
+    next: list[str] = Field(description="Codes waiting: priority ones, then by arrival.")
 
 
 class QueueOut(BaseModel):
@@ -232,26 +236,6 @@ class EventsOut(BaseModel):
     )
 
 
-class DeviceCountersOut(BaseModel):
-    frames_out: int
-    frames_in: int
-    errors: int
-    reconnects: int
-
-
-class DeviceHealthOut(BaseModel):
-    id: str
-    kind: str
-    model: str
-    link: str | None
-    state: DeviceState
-    reason: str | None
-    since: dt.datetime
-    last_seen: dt.datetime | None
-    counters: DeviceCountersOut
-    details: dict[str, Any]
-
-
 class HealthOut(BaseModel):
     state: str = Field(description="running, degraded (the store failed a write) or stopping.")
     hall: str
@@ -261,7 +245,7 @@ class HealthOut(BaseModel):
     loop_lag_ms: float = Field(description="How late the event loop woke up last.")
     store: dict[str, Any]
     event_feed: dict[str, Any]
-    devices: list[DeviceHealthOut]
+    devices: list[DeviceHealth] = Field(description="Each device's health (DESIGN.md Health).")
 
 
 class SpreadOut(BaseModel):

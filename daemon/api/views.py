@@ -56,25 +56,29 @@ def window_out(config: HallConfig, state: QueueState, window: WindowState) -> Wi
         clerk_name=member.name if member else None,
         current=window.current,
         held=[t.code for t in state.held_at(window.number)],
+        waiting=[
+            t.code
+            for priority in (True, False)
+            for t in state.members(("window", window.number, priority))
+        ],
         last_done=window.last_done,
     )
 
 
 def service_queues(config: HallConfig, state: QueueState, limit: int) -> list[ServiceQueueOut]:
-    queued = state.queued()
     out = []
     for service in config.services:
-        mine = [t for t in queued if t.service == service.id and t.target_window is None]
-        ordered = [t for t in mine if t.priority] + [t for t in mine if not t.priority]
+        priority = state.members(("service", service.id, True))
+        normal = state.members(("service", service.id, False))
         out.append(
             ServiceQueueOut(
                 id=service.id,
                 names=service.names,
                 prefix=service.prefix,
-                waiting=len(mine),
-                waiting_priority=len(mine) - sum(1 for t in mine if not t.priority),
+                waiting=len(priority) + len(normal),
+                waiting_priority=len(priority),
                 issued=state.issued_today(service.id),
-                next=[t.code for t in ordered[:limit]],
+                next=[t.code for t in (priority + normal)[:limit]],
             )
         )
     return out

@@ -247,17 +247,7 @@ class QueueEngine:
         resumed = TicketState.SERVING if call.serving_at else TicketState.CALLED
         back = replace(ticket, state=resumed, state_since=now)
         plan.put(back, replace(plan.window(window), current=ticket.code))
-        plan.event(
-            "ticket.called",
-            now,
-            ticket=ticket.code,
-            window=window,
-            clerk=call.clerk,
-            service=ticket.service,
-            kind=CallKind.CALLBACK,
-            call=call.no,
-            priority=ticket.priority,
-        )
+        self._called_event(plan, now, back, call, CallKind.CALLBACK, waited_seconds=None)
         return Outcome(CallResult(back, completed), plan.done())
 
     def recall(self, state: QueueState, now: dt.datetime, window: int) -> Outcome[Ticket]:
@@ -643,18 +633,31 @@ class QueueEngine:
         )
         streak = window.priority_streak + 1 if ticket.priority else 0
         plan.put(call, called, replace(window, current=ticket.code, priority_streak=streak))
+        waited = round((now - ticket.queued_at).total_seconds(), 3)
+        self._called_event(plan, now, called, call, kind, waited_seconds=waited)
+        return called
+
+    def _called_event(
+        self,
+        plan: _Plan,
+        now: dt.datetime,
+        ticket: Ticket,
+        call: Call,
+        kind: CallKind,
+        waited_seconds: float | None,
+    ) -> None:
         plan.event(
             "ticket.called",
             now,
             ticket=ticket.code,
-            window=number,
-            clerk=window.clerk,
-            service=ticket.service,
+            window=call.window,
+            clerk=call.clerk,
+            service=call.service,
             kind=kind,
-            call=no,
+            call=call.no,
             priority=ticket.priority,
+            waited_seconds=waited_seconds,
         )
-        return called
 
     def _finish(
         self, plan: _Plan, now: dt.datetime, number: int, case_number: str | None

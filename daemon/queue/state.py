@@ -57,13 +57,14 @@ class QueueState:
     """Today's tickets, open calls and windows, with indexes for calling."""
 
     def __init__(self, day: dt.date | None = None) -> None:
+        self.windows: dict[int, WindowState] = {}
         self._start(day)
 
     def _start(self, day: dt.date | None) -> None:
+        """Forget the previous day's tickets and calls; windows carry over."""
         self.day = day
         self.tickets: dict[str, Ticket] = {}
         self.open_calls: dict[str, Call] = {}
-        self.windows: dict[int, WindowState] = {}
         self._heaps: dict[QueueKey, list[_HeapEntry]] = {}
         self._queued: Counter[QueueKey] = Counter()
         self._issued: Counter[str] = Counter()
@@ -113,16 +114,29 @@ class QueueState:
         """The ticket that has waited longest in one queue."""
         heap = self._heaps.get(key)
         while heap:
-            queued_at, _, code = heap[0]
-            ticket = self.tickets.get(code)
-            if (
-                ticket is not None
-                and ticket.state in QUEUED
-                and queue_key(ticket) == key
-                and ticket.queued_at == queued_at
-            ):
+            ticket = self._member(key, heap[0])
+            if ticket is not None:
                 return ticket
             heapq.heappop(heap)
+        return None
+
+    def members(self, key: QueueKey) -> list[Ticket]:
+        """The tickets in one queue, longest waiting first."""
+        entries = sorted(set(self._heaps.get(key, ())))
+        return [t for entry in entries if (t := self._member(key, entry)) is not None]
+
+    def _member(self, key: QueueKey, entry: _HeapEntry) -> Ticket | None:
+        """The ticket a heap entry stands for, if it is still waiting in that queue
+        (entries of tickets that have left are dropped lazily)."""
+        queued_at, _, code = entry
+        ticket = self.tickets.get(code)
+        if (
+            ticket is not None
+            and ticket.state in QUEUED
+            and queue_key(ticket) == key
+            and ticket.queued_at == queued_at
+        ):
+            return ticket
         return None
 
     def held_at(self, window: int) -> list[Ticket]:

@@ -31,6 +31,13 @@ MIGRATIONS: list[str] = [
         rated INTEGER NOT NULL,
         PRIMARY KEY (day, code)
     ) WITHOUT ROWID;
+    -- A code names one ticket per day: an update may change its state, never
+    -- which ticket it is, so a number can not be reissued on the same day.
+    CREATE TRIGGER tickets_keep_identity BEFORE UPDATE ON tickets
+    WHEN NEW.issued_at IS NOT OLD.issued_at OR NEW.number IS NOT OLD.number
+    BEGIN
+        SELECT RAISE(ABORT, 'ticket code already issued today');
+    END;
     CREATE TABLE calls (
         day TEXT NOT NULL,
         code TEXT NOT NULL,

@@ -39,17 +39,28 @@ class EventRecord:
         return json.dumps(self.document, ensure_ascii=False, separators=(",", ":"))
 
 
-def _upsert(table: str, cls: type) -> str:
+def _upsert(table: str, cls: type, key: tuple[str, ...]) -> str:
     names = columns(cls)
     quoted = ", ".join(f'"{n}"' for n in names)
     marks = ", ".join("?" for _ in names)
-    return f"INSERT OR REPLACE INTO {table} ({quoted}) VALUES ({marks})"
+    updates = ", ".join(f'"{n}" = excluded."{n}"' for n in names if n not in key)
+    conflict = ", ".join(f'"{k}"' for k in key)
+    return (
+        f"INSERT INTO {table} ({quoted}) VALUES ({marks}) "
+        f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
+    )
 
 
-_UPSERT_TICKET = _upsert("tickets", Ticket)
-_UPSERT_CALL = _upsert("calls", Call)
-_UPSERT_WINDOW = _upsert("windows", WindowState)
-_INSERT_RATING = _upsert("ratings", Rating).replace("INSERT OR REPLACE", "INSERT")
+def _insert(table: str, cls: type) -> str:
+    names = columns(cls)
+    quoted = ", ".join(f'"{n}"' for n in names)
+    return f"INSERT INTO {table} ({quoted}) VALUES ({', '.join('?' for _ in names)})"
+
+
+_UPSERT_TICKET = _upsert("tickets", Ticket, ("day", "code"))
+_UPSERT_CALL = _upsert("calls", Call, ("day", "code", "no"))
+_UPSERT_WINDOW = _upsert("windows", WindowState, ("number",))
+_INSERT_RATING = _insert("ratings", Rating)
 _INSERT_EVENT = "INSERT INTO events (seq, type, at, body) VALUES (?, ?, ?, ?)"
 
 

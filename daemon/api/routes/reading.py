@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from daemon.api.auth import READERS, allow
 from daemon.api.routes.common import errors, hall_of
@@ -18,12 +19,29 @@ from daemon.stats import day_stats
 from daemon.tokens import Role, TokenEntry
 
 router = APIRouter(tags=["hall"])
+SQLITE_MAX_INT = 2**63 - 1
 Reader = Annotated[TokenEntry, Depends(allow(*READERS))]
 
 
 @router.get("/healthz", summary="Liveness; no token needed")
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}, **errors(401, 403)},
+)
+async def metrics(
+    request: Request,
+    who: Annotated[TokenEntry, Depends(allow(Role.ADMIN, Role.MONITOR))],
+) -> PlainTextResponse:
+    """Queues, windows, events, waiting and service time histograms, the store
+    and the event loop, for a Prometheus scraper with a monitor token."""
+    body = request.app.state.metrics.render()
+    return PlainTextResponse(body, media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/api/v1/queue", summary="Waiting tickets and windows", responses=errors(401, 403, 422))
@@ -57,7 +75,7 @@ async def health(request: Request, who: Reader) -> HealthOut:
         loop_lag_ms=round(info.loop_lag_ms, 3),
         store=hall.health(),
         event_feed=feed.health() if feed else {"endpoint": None},
-        devices=[asdict(d) for d in info.devices()],
+        devices=info.devices(),
     )
 
 
@@ -67,7 +85,9 @@ async def health(request: Request, who: Reader) -> HealthOut:
 async def events(
     request: Request,
     who: Annotated[TokenEntry, Depends(allow(Role.ADMIN, Role.MONITOR, Role.DISPLAY))],
-    after: Annotated[int, Query(ge=0, description="Return events with a greater seq.")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=SQLITE_MAX_INT, description="Return events with a greater seq.")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> EventsOut:
     """Consumers that missed events (restart, network) catch up here: seq is

@@ -8,7 +8,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Body, Depends, Path, Request
 
 from daemon.api.auth import READERS, allow, check_window_actor
-from daemon.api.errors import ApiError
+from daemon.api.errors import ApiError, language
 from daemon.api.routes.common import errors, hall_of
 from daemon.api.schemas import (
     CallbackRequest,
@@ -45,11 +45,15 @@ async def _act(
     return await hall.perform(operation, window, *args)
 
 
-def _call_out(hall: Hall, result: CallResult) -> CallOut:
-    def out(ticket: Ticket | None) -> TicketOut | None:
-        return ticket_out(hall.config, ticket) if ticket else None
+def _call_out(request: Request, result: CallResult) -> CallOut:
+    config = hall_of(request).config
 
-    message = None if result.called else "没有等候的号 / no ticket is waiting"
+    def out(ticket: Ticket | None) -> TicketOut | None:
+        return ticket_out(config, ticket) if ticket else None
+
+    message = None
+    if result.called is None:
+        message = "no ticket is waiting" if language(request) == "en" else "没有等候的号"
     return CallOut(called=out(result.called), completed=out(result.completed), message=message)
 
 
@@ -81,9 +85,8 @@ async def call_next(request: Request, window: WindowNo, who: Actor) -> CallOut:
     priority tickets first, never more than `queue.priority_max_in_row` in a
     row while a normal ticket waits; otherwise the window's services in
     preference order, oldest ticket first. `called` is null when nothing waits."""
-    return _call_out(
-        hall_of(request), await _act(request, who, window, hall_of(request).engine.call_next)
-    )
+    hall = hall_of(request)
+    return _call_out(request, await _act(request, who, window, hall.engine.call_next))
 
 
 @router.post("/{window}/call", summary="Call a ticket by number (指呼)", responses=ACT)
@@ -92,7 +95,9 @@ async def call_ticket(
 ) -> CallOut:
     """Calls a waiting ticket out of turn, or a skipped one within the no-show tolerance."""
     hall = hall_of(request)
-    return _call_out(hall, await _act(request, who, window, hall.engine.call_ticket, body.ticket))
+    return _call_out(
+        request, await _act(request, who, window, hall.engine.call_ticket, body.ticket)
+    )
 
 
 @router.post("/{window}/callback", summary="Call back a held ticket (回呼)", responses=ACT)
@@ -104,7 +109,7 @@ async def callback(
 ) -> CallOut:
     hall = hall_of(request)
     code = body.ticket if body else None
-    return _call_out(hall, await _act(request, who, window, hall.engine.callback, code))
+    return _call_out(request, await _act(request, who, window, hall.engine.callback, code))
 
 
 @router.post("/{window}/recall", summary="Announce the current ticket again (重呼)", responses=ACT)
