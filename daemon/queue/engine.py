@@ -439,7 +439,6 @@ class QueueEngine:
             status=WindowStatus.CLOSED,
             pause_reason=None,
             since=now,
-            priority_streak=0,
         )
         plan.put(out)
         self._window_event(plan, out, now, signed_out=current.clerk)
