@@ -76,6 +76,10 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("id")
     revoke.set_defaults(handler=_token_revoke)
 
+    sim = sub.add_parser("sim", help="drive the simulated devices (sim --help)", add_help=False)
+    sim.add_argument("args", nargs=argparse.REMAINDER)
+    sim.set_defaults(handler=_sim)
+
     bench = sub.add_parser("bench", help="measure the hall and print JSON")
     bench_sub = bench.add_subparsers(metavar="WHAT", required=True)
     core = bench_sub.add_parser("core", help="ticket issue rate and call-next latency via the API")
@@ -83,6 +87,12 @@ def _parser() -> argparse.ArgumentParser:
     core.add_argument("--concurrency", type=int, default=32, help="requests in flight")
     core.add_argument("--calls", type=int, default=1000, help="call-next requests to time")
     core.set_defaults(handler=_bench_core)
+    bus = bench_sub.add_parser("bus", help="key press to screen on one simulated RS-485 bus")
+    bus.add_argument("--windows", type=int, default=32, help="windows (3 devices each)")
+    bus.add_argument("--seconds", type=float, default=120.0, help="how long to press keys")
+    bus.add_argument("--rate", type=float, default=1.0, help="key presses per second")
+    bus.add_argument("--baud", type=int, default=9600)
+    bus.set_defaults(handler=_bench_bus)
     return parser
 
 
@@ -158,6 +168,19 @@ def _token_revoke(args: argparse.Namespace) -> int:
         return 0
     print(f"hallkeeper: no token with id {args.id}", file=sys.stderr)
     return 1
+
+
+def _sim(args: argparse.Namespace) -> int:
+    from simulators.control import sim_command
+
+    return sim_command(args.args)
+
+
+def _bench_bus(args: argparse.Namespace) -> int:
+    from daemon.bench.bus import run_bus_bench
+
+    run_bus_bench(args.windows, args.seconds, args.rate, args.baud)
+    return 0
 
 
 def _bench_core(args: argparse.Namespace) -> int:

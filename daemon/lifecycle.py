@@ -16,9 +16,15 @@ from daemon.api.app import create_app
 from daemon.config.model import HallConfig
 from daemon.events.zmq_feed import ZmqFeed
 from daemon.hall import Hall
+from daemon.hardware import Hardware
+from daemon.router import Router
 from daemon.runtime import DaemonInfo
+from daemon.simulation import link_specs
 from daemon.store.store import Store
 from daemon.tokens import Role, TokenFile
+from devices.bus_device import DeviceContext
+from simulators.control import default_endpoint
+from simulators.hall import SimulatedHall
 
 log = logging.getLogger(__name__)
 
@@ -38,27 +44,53 @@ class EmbeddedServer(uvicorn.Server):
 
 
 async def run_daemon(config: HallConfig, simulate: bool = False) -> None:
+    """Run the hall until SIGTERM or SIGINT. With `simulate`, a simulator stands
+    behind every link, driven through the simulator control endpoint."""
     tokens = TokenFile(config.secrets)
     tokens.ensure_exists()
     with contextlib.ExitStack() as closing:
+        link_urls: dict[str, str] = {}
+        if simulate:
+            simulated = SimulatedHall(
+                link_specs(config), config.storage.path.parent / "sim", default_endpoint()
+            )
+            simulated.start()
+            closing.callback(simulated.stop)
+            link_urls = simulated.link_urls
         store = Store(config.storage.path, config.hall.id)
         closing.callback(store.close)
         feed = ZmqFeed(config.events.zmq_pub) if config.events.zmq_pub else None
         if feed is not None:
             closing.callback(feed.close)
-        await _run_hall(config, store, feed, tokens, simulate)
+        await _run_hall(config, store, feed, tokens, simulate, link_urls)
 
 
 async def _run_hall(
-    config: HallConfig, store: Store, feed: ZmqFeed | None, tokens: TokenFile, simulate: bool
+    config: HallConfig,
+    store: Store,
+    feed: ZmqFeed | None,
+    tokens: TokenFile,
+    simulate: bool,
+    link_urls: dict[str, str],
 ) -> None:
     hall = Hall(config, store)
-    info = DaemonInfo(started_at=dt.datetime.now(config.hall.zone), feed=feed)
+    router = Router(hall)
+    context = DeviceContext(
+        asyncio.get_running_loop(), hall.now, router.handle, config.texts, config.hall.languages[0]
+    )
+    hardware = Hardware(config, context, link_urls)
+    info = DaemonInfo(
+        started_at=dt.datetime.now(config.hall.zone), feed=feed, devices=hardware.health
+    )
     if feed is not None:
         hall.subscribe(feed.publish)
     lag = asyncio.create_task(info.watch_loop_lag(), name="loop-lag")
     try:
         await hall.start()
+        if simulate:
+            await _sign_in_a_clerks(hall)
+        hardware.start()
+        router.start(hardware)
         server = EmbeddedServer(
             uvicorn.Config(
                 create_app(hall, tokens, info),
@@ -73,7 +105,18 @@ async def _run_hall(
         await _serve(server, info, config, tokens if simulate else None)
     finally:
         lag.cancel()
+        await hardware.stop()
         await hall.stop()
+
+
+async def _sign_in_a_clerks(hall: Hall) -> None:
+    """In a simulated hall, each window's A clerk is at work, as if signed in
+    by fingerprint, so the keypads work from the start."""
+    for window in hall.config.windows:
+        state = hall.committed.windows[window.number]
+        clerk = window.clerks.a if window.clerks else None
+        if clerk and state.clerk is None and hall.committed.clerk_window(clerk) is None:
+            await hall.perform(hall.engine.sign_in, window.number, clerk)
 
 
 async def _serve(

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 class DeviceState(StrEnum):
@@ -36,3 +40,50 @@ class DeviceHealth:
     last_seen: dt.datetime | None = None
     counters: DeviceCounters = field(default_factory=DeviceCounters)
     details: dict[str, Any] = field(default_factory=dict)
+
+
+class HealthTracker:
+    """One device's health: its state with the reason and since when, logged
+    once per change, and when it was last heard from."""
+
+    def __init__(
+        self,
+        device: str,
+        kind: str,
+        model: str,
+        link: str | None,
+        clock: Callable[[], dt.datetime],
+    ) -> None:
+        self._clock = clock
+        self.health = DeviceHealth(
+            id=device,
+            kind=kind,
+            model=model,
+            link=link,
+            state=DeviceState.OFFLINE,
+            reason="starting",
+            since=clock(),
+        )
+
+    @property
+    def state(self) -> DeviceState:
+        return self.health.state
+
+    def set(self, state: DeviceState, reason: str | None) -> None:
+        if (state, reason) == (self.health.state, self.health.reason):
+            return
+        changed = state != self.health.state
+        self.health.state = state
+        self.health.reason = reason
+        if changed:
+            self.health.since = self._clock()
+            log.log(
+                logging.INFO if state is DeviceState.ONLINE else logging.WARNING,
+                "device %s is %s%s",
+                self.health.id,
+                state,
+                f": {reason}" if reason else "",
+            )
+
+    def seen(self) -> None:
+        self.health.last_seen = self._clock()

@@ -1,21 +1,41 @@
-"""The device models a hall config can name, by `model` string.
-
-A model pairs the pydantic schema of its config entry with the device class
-that it builds. Device issues register their models here.
-"""
+"""The device models a hall config can name, by `model` string: a model pairs
+the schema of its config entry with the device class it builds, so a new
+vendor is a codec plus an entry here."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pydantic import BaseModel
+from devices.bus_device import BusDevice
+from devices.caller_keypad import CallerKeypad
+from devices.config import (
+    BusDeviceConfig,
+    HallScreenConfig,
+    KeypadConfig,
+    PadConfig,
+    WindowScreenConfig,
+)
+from devices.evaluation_pad import EvaluationPad
+from devices.screens import HallDisplay, WindowDisplay
 
 
 @dataclass(frozen=True)
 class DeviceModel:
     name: str
     kind: str
-    config_type: type[BaseModel]
+    protocol: str  # addresses are unique per protocol on a link
+    config_type: type[BusDeviceConfig]
+    device_type: type[BusDevice]
 
 
-DEVICE_MODELS: dict[str, DeviceModel] = {}
+DEVICE_MODELS: dict[str, DeviceModel] = {
+    model.name: model
+    for model in (
+        DeviceModel(
+            "imm-window-screen", WindowDisplay.kind, "imm", WindowScreenConfig, WindowDisplay
+        ),
+        DeviceModel("imm-hall-screen", HallDisplay.kind, "imm", HallScreenConfig, HallDisplay),
+        DeviceModel("ff68-keypad", CallerKeypad.kind, "ff68", KeypadConfig, CallerKeypad),
+        DeviceModel("ff68-pad", EvaluationPad.kind, "ff68", PadConfig, EvaluationPad),
+    )
+}

@@ -89,10 +89,11 @@ def _window_references(cfg: HallConfig) -> Iterator[Problem]:
 
 def _devices(cfg: HallConfig) -> Iterator[Problem]:
     links = {link.id for link in cfg.links}
+    addresses: dict[tuple[str, str, int], int] = {}
     for i, entry in enumerate(cfg.devices):
         model = DEVICE_MODELS.get(entry.model)
         if model is None:
-            known = ", ".join(sorted(DEVICE_MODELS)) or "none yet"
+            known = ", ".join(sorted(DEVICE_MODELS))
             yield Problem(
                 ("devices", i, "model"), f"unknown model {entry.model!r} (known: {known})"
             )
@@ -102,6 +103,44 @@ def _devices(cfg: HallConfig) -> Iterator[Problem]:
         except ValidationError as exc:
             yield from problems_from_validation(exc, prefix=("devices", i))
             continue
-        link = getattr(device, "link", None)
-        if link is not None and link not in links:
-            yield Problem(("devices", i, "link"), f"no link has id {link!r}")
+        if device.link not in links:
+            yield Problem(("devices", i, "link"), f"no link has id {device.link!r}")
+        place = (device.link, model.protocol, device.address)
+        if place in addresses:
+            yield Problem(
+                ("devices", i, "address"),
+                f"address {device.address} on link {device.link} is already used by "
+                f"devices[{addresses[place]}] ({model.protocol})",
+            )
+        addresses.setdefault(place, i)
+        window = getattr(device, "window", None)
+        if window is not None and window not in cfg.windows_by_number:
+            yield Problem(("devices", i, "window"), f"there is no window {window}")
+        if model.protocol == "imm":
+            yield from _screen_language(cfg, i, getattr(device, "language", None))
+
+
+def _screen_language(cfg: HallConfig, index: int, language: str | None) -> Iterator[Problem]:
+    """An IMM screen shows GBK text: its language's texts and names must fit."""
+    language = language or cfg.hall.languages[0]
+    where = ("devices", index, "language")
+    if language not in cfg.hall.languages:
+        yield Problem(where, f"{language!r} is not one of hall.languages")
+        return
+    texts = cfg.texts.model_dump()
+    missing = [key for key, by_language in texts.items() if language not in by_language]
+    if missing:
+        yield Problem(where, f"texts has no {language!r} text for {', '.join(missing)}")
+        return
+    samples = [by_language[language] for by_language in texts.values()]
+    samples += [s.names[language] for s in cfg.services]
+    for sample in samples:
+        try:
+            sample.encode("gbk")
+        except UnicodeEncodeError:
+            yield Problem(
+                where,
+                f"IMM screens show GBK text, and {sample!r} ({language}) cannot be written "
+                "in GBK; give this screen another language",
+            )
+            return

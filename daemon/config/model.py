@@ -11,21 +11,15 @@ from __future__ import annotations
 import datetime as dt
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
-LanguageTag = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
-Text = Annotated[str, Field(min_length=1, max_length=200)]
-Names = dict[LanguageTag, Text]
+from devices.config import LanguageTag, Names, Slug, Strict, Text, Texts
+
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class HallInfo(Strict):
@@ -198,9 +192,10 @@ class HallConfig(Strict):
     queue: QueueRules = QueueRules()
     services: list[Service] = Field(min_length=1)
     windows: list[Window] = Field(min_length=1)
-    staff: list[StaffMember] = []
-    links: list[Link] = []
-    devices: list[DeviceEntry] = []
+    staff: list[StaffMember] = Field(default_factory=list)
+    links: list[Link] = Field(default_factory=list)
+    devices: list[DeviceEntry] = Field(default_factory=list)
+    texts: Texts = Field(default_factory=Texts, description="What screens show, per language.")
     api: Api = Api()
     events: Events = Events()
     storage: Storage

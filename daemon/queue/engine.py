@@ -464,8 +464,11 @@ class QueueEngine:
         level: int | None,
         source: str,
         reason: str | None = None,
+        ticket_code: str | None = None,
     ) -> Outcome[Rating]:
-        """Record a citizen's rating of the ticket at, or just finished at, a window.
+        """Record a citizen's rating of a ticket served at a window: `ticket_code`
+        (the one a pad was prompted for), else the one at the window now or
+        the one just finished there.
 
         `level` is 1 (非常满意) to 5 (非常不满意), or None when no key was pressed
         in time: that is stored as unrated, never as satisfied.
@@ -475,10 +478,12 @@ class QueueEngine:
                 f"评价等级 {level} 无效（应为 1-5）", f"rating level {level} is not 1-5"
             )
         current = self._window(state, window)
-        code = current.current or current.last_done
+        code = ticket_code or current.current or current.last_done
         if code is None:
             raise errors.NothingToRate(window)
-        ticket = state.tickets[code]
+        ticket = self._ticket(state, code)
+        if ticket.window != window or ticket.state not in AT_WINDOW | {TicketState.DONE}:
+            raise errors.TicketStateConflict(code, ticket.state, f"rated at window {window}")
         if ticket.rated:
             raise errors.AlreadyRated(code)
         rating = Rating(

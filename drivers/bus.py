@@ -1,0 +1,361 @@
+"""The bus master: one thread that owns one RS-485 link and the devices on it.
+
+What it does, in order of urgency:
+1. acknowledges every frame a device sends (an FF68 keypad resends until it
+   sees its echo), at once;
+2. sends commands by priority: what a citizen is waiting to see first
+   (`Priority.CALL`), other pictures next, periodic re-sends and probes last;
+   a newer command for the same device and slot replaces one still waiting;
+3. keeps each device's gap between two frames addressed to it (an IMM screen
+   needs 100 ms to take in a frame) without holding up the other devices;
+4. waits for the answer of a device that answers (FF68 devices echo host
+   commands); no answer in time is reported to that device only;
+5. re-sends every device's standing picture periodically and after the link
+   comes back, and reopens a failed link with backoff and jitter.
+
+Bus-level rules: half-duplex, so nothing is sent while a device frame is
+arriving or an answer is awaited. The master acknowledges a device, and
+sends a call, after `TURNAROUND_BYTES` of silence, but leaves
+`COMMAND_GAP_BYTES` before any other command: devices listen for a silence
+between the two before they talk, so an acknowledgement never collides with
+a key press, and a key press waits for one exchange at most, not a whole
+train of them. For `EVENT_HOLD` after a device's frame only acknowledgements
+and calls go out: the call that frame will likely cause is on its way.
+A device that starts a frame less than a byte time before the master does
+cannot be heard in time (its first byte is still on the wire); that rare
+collision costs the device a resend.
+Listeners are called on the bus thread and must not block.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from enum import IntEnum
+from typing import Protocol
+
+from drivers.codec import FrameError
+from drivers.ff68.codec import Decoder, Frame, encode
+from drivers.links.serial_link import LinkError, SerialLink
+
+log = logging.getLogger(__name__)
+
+TURNAROUND_BYTES = 2  # silence before an acknowledgement, in byte times
+COMMAND_GAP_BYTES = 8  # silence before a new command, in byte times
+EVENT_HOLD = 0.03  # seconds after a device frame when only acks and calls go out
+RECEIVING_WAIT = 0.05  # longest wait for a device frame that started arriving
+BACKOFF_FIRST, BACKOFF_MAX = 0.5, 10.0
+
+
+class Priority(IntEnum):
+    CALL = 1  # a call on a window screen: a citizen is looking for it
+    DISPLAY = 2  # keypads, pads, the hall screen
+    REFRESH = 3  # periodic re-sends of standing pictures, which double as probes
+
+
+@dataclass(frozen=True)
+class Command:
+    """Bytes for one device. `slot` names what they set (its picture, a beep):
+    a newer command for the same device and slot replaces a waiting one."""
+
+    device: str
+    slot: str
+    data: bytes
+    priority: Priority
+    expect: bytes | None = None  # the device's answer that confirms it
+    refresh: float | None = None  # a standing picture: re-sent this often and after reconnects
+
+
+@dataclass
+class Stats:
+    frames_out: int = 0
+    frames_in: int = 0
+    errors: int = 0
+    duplicates: int = 0
+    timeouts: int = 0
+
+
+class Listener(Protocol):
+    """What a device hears from the bus master, on the bus thread."""
+
+    def frame_received(self, frame: Frame) -> None: ...
+
+    def command_done(self, command: Command, answered: bool | None) -> None:
+        """`answered` is None for a command that expects no answer."""
+
+    def link_changed(self, up: bool, reason: str | None) -> None: ...
+
+
+@dataclass
+class Endpoint:
+    """A device on the bus as the master sees it."""
+
+    device: str
+    address: int | None  # its FF68 address, for frames it sends; None if it sends none
+    listener: Listener
+    gap: float = 0.0  # seconds between two frames addressed to it
+    reply_timeout: float = 0.1  # after the command's last byte is on the wire
+    is_event: Callable[[Frame], bool] = lambda frame: False  # frames it sends on its own
+    acknowledge: Callable[[Frame], Frame] | None = None
+    # The same frame again within this is a resend (our echo was lost), not a
+    # second press: FF68 frames carry no sequence number, so a second press of
+    # the same key this soon is taken as one (a debounce).
+    duplicate_window: float = 0.6
+    stats: Stats = field(default_factory=Stats)
+    ready_at: float = 0.0
+    last_event: tuple[bytes, float] | None = None
+
+
+@dataclass
+class _Standing:
+    command: Command
+    due: float
+
+
+class BusMaster:
+    def __init__(self, name: str, link: SerialLink) -> None:
+        self.name = name
+        self.link = link
+        self.stats = Stats()
+        self.up: bool | None = None  # unknown until the first open
+        self.reopens = 0
+        self._endpoints: dict[str, Endpoint] = {}
+        self._by_address: dict[int, Endpoint] = {}
+        self._lock = threading.Lock()
+        self._pending: dict[tuple[str, str], Command] = {}
+        self._standing: dict[tuple[str, str], _Standing] = {}
+        self._acks: deque[tuple[Endpoint, bytes]] = deque()
+        self._awaiting: tuple[Command, float] | None = None
+        # Decoded as the device side does: FF68 devices echo host commands, and
+        # the echo of a beep has L = 2, which PROTOCOLS.md has the host drop
+        # from devices. Such frames are dropped below unless they are the answer.
+        self._decoder = Decoder(from_device=False)
+        self._partial_since: float | None = None
+        self._wire_free_at = 0.0
+        self._hold_until = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"bus-{name}", daemon=True)
+
+    # -- from any thread -----------------------------------------------------------
+
+    def attach(self, endpoint: Endpoint) -> None:
+        self._endpoints[endpoint.device] = endpoint
+        if endpoint.address is not None:
+            self._by_address[endpoint.address] = endpoint
+
+    def submit(self, command: Command) -> None:
+        """Queue a command. While the link is down a one-off command fails at
+        once; a standing picture waits for the link to come back."""
+        key = (command.device, command.slot)
+        if self.up is False and command.refresh is None:
+            self._endpoints[command.device].listener.command_done(command, False)
+            return
+        with self._lock:
+            self._pending[key] = command
+            if command.refresh is not None:
+                self._standing[key] = _Standing(command, time.monotonic() + command.refresh)
+        self.link.wake()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.link.wake()
+        self._thread.join()
+        self.link.dispose()
+
+    # -- the bus thread ------------------------------------------------------------
+
+    def _run(self) -> None:
+        backoff = BACKOFF_FIRST
+        while not self._stop.is_set():
+            if not self.link.is_open and not self._open():
+                self._stop.wait(backoff * random.uniform(0.8, 1.2))
+                backoff = min(backoff * 2, BACKOFF_MAX)
+                continue
+            backoff = BACKOFF_FIRST
+            try:
+                self._step()
+            except LinkError as exc:
+                self._lost(str(exc))
+        self.link.close()
+
+    def _open(self) -> bool:
+        try:
+            self.link.open()
+        except LinkError as exc:
+            self._lost(str(exc))
+            return False
+        if self.up is False:
+            self.reopens += 1
+            log.info("bus %s is back", self.name)
+        self.up = True
+        self._decoder.reset()
+        self._partial_since = None
+        now = time.monotonic()
+        with self._lock:  # pictures are re-sent after every (re)connect
+            for key, standing in self._standing.items():
+                self._pending.setdefault(key, standing.command)
+                standing.due = now + (standing.command.refresh or 0)
+        for endpoint in self._endpoints.values():
+            endpoint.listener.link_changed(True, None)
+        return True
+
+    def _lost(self, reason: str) -> None:
+        """The link failed or cannot open: every device on it is offline until it does."""
+        self.link.close()
+        self._awaiting = None
+        with self._lock:  # one-off commands are stale by the time the bus is back
+            dropped = [c for c in self._pending.values() if c.refresh is None]
+            self._pending = {k: c for k, c in self._pending.items() if c.refresh is not None}
+        self._acks.clear()
+        for command in dropped:
+            self._endpoints[command.device].listener.command_done(command, False)
+        if self.up is not False:
+            self.up = False
+            log.warning("bus %s is down: %s", self.name, reason)
+            for endpoint in self._endpoints.values():
+                endpoint.listener.link_changed(False, reason)
+
+    def _step(self) -> None:
+        now = time.monotonic()
+        self._receive(self.link.read(self._wait_time(now)))
+        now = time.monotonic()
+        if self._awaiting is not None and now >= self._awaiting[1]:
+            command = self._awaiting[0]
+            self._awaiting = None
+            endpoint = self._endpoints[command.device]
+            endpoint.stats.timeouts += 1
+            endpoint.listener.command_done(command, False)
+        if self._can_send(now):
+            self._send_next(now)
+
+    def _wait_time(self, now: float) -> float:
+        """How long to wait for bytes before there is something to do."""
+        if self._awaiting is not None:
+            return self._awaiting[1] - now
+        if self._partial_since is not None:
+            return self._partial_since + RECEIVING_WAIT - now
+        ready = self._ready_at()
+        return max(0.0, ready - now) if ready is not None else 1.0
+
+    def _ready_at(self) -> float | None:
+        """When the next frame could go, if any is waiting."""
+        if self._acks:
+            return self._wire_free_at + self.link.byte_seconds(TURNAROUND_BYTES)
+        with self._lock:
+            times = [self._earliest(command) for command in self._pending.values()]
+            times += [s.due for k, s in self._standing.items() if k not in self._pending]
+        return min(times) if times else None
+
+    def _earliest(self, command: Command) -> float:
+        """When `command` may go: after its device's gap and the bus gap, and
+        not during an event hold unless it is a call."""
+        gap = TURNAROUND_BYTES if command.priority is Priority.CALL else COMMAND_GAP_BYTES
+        at = max(
+            self._endpoints[command.device].ready_at,
+            self._wire_free_at + self.link.byte_seconds(gap),
+        )
+        if command.priority is not Priority.CALL:
+            at = max(at, self._hold_until)
+        return at
+
+    def _receive(self, data: bytes) -> None:
+        if not data:
+            return
+        # the wire was busy until now: gaps count from the last byte either way
+        self._wire_free_at = max(self._wire_free_at, time.monotonic())
+        items = self._decoder.feed(data)
+        if not self._decoder.buffered:
+            self._partial_since = None
+        elif self._partial_since is None:
+            self._partial_since = time.monotonic()
+        for item in items:
+            if isinstance(item, FrameError):
+                self.stats.errors += 1
+                log.debug("bus %s: %s", self.name, item)
+                continue
+            self.stats.frames_in += 1
+            self._dispatch(item)
+
+    def _dispatch(self, frame: Frame) -> None:
+        endpoint = self._by_address.get(frame.addr)
+        if endpoint is None:
+            self.stats.errors += 1
+            return
+        endpoint.stats.frames_in += 1
+        wire = encode(frame)
+        if self._awaiting is not None and wire == self._awaiting[0].expect:
+            command, self._awaiting = self._awaiting[0], None
+            endpoint.listener.command_done(command, True)
+            return
+        if frame.length <= 2:
+            endpoint.stats.errors += 1
+            return  # too short for anything a device sends on its own
+        if not endpoint.is_event(frame):
+            return  # a late answer to a command already given up on
+        if endpoint.acknowledge is not None:
+            self._acks.append((endpoint, encode(endpoint.acknowledge(frame))))
+        now = time.monotonic()
+        self._hold_until = now + EVENT_HOLD
+        last = endpoint.last_event
+        endpoint.last_event = (wire, now)
+        if last is not None and last[0] == wire and now - last[1] < endpoint.duplicate_window:
+            endpoint.stats.duplicates += 1  # resent because our echo was lost
+            return
+        endpoint.listener.frame_received(frame)
+
+    def _can_send(self, now: float) -> bool:
+        if self._awaiting is not None:
+            return False
+        if self._partial_since is not None:  # a device is mid-frame: wait for the rest
+            if now - self._partial_since < RECEIVING_WAIT:
+                return False
+            self.stats.errors += 1  # the rest never came
+            self._decoder.reset()
+            self._partial_since = None
+        return now >= self._wire_free_at + self.link.byte_seconds(TURNAROUND_BYTES)
+
+    def _send_next(self, now: float) -> None:
+        if self._acks:
+            endpoint, data = self._acks.popleft()
+            self._write(endpoint, data, now)
+            return
+        command = self._next_command(now)
+        if command is None:
+            return
+        endpoint = self._endpoints[command.device]
+        self._write(endpoint, command.data, now)
+        if command.expect is not None:
+            self._awaiting = (command, self._wire_free_at + endpoint.reply_timeout)
+        else:
+            endpoint.listener.command_done(command, None)
+
+    def _next_command(self, now: float) -> Command | None:
+        with self._lock:
+            for key, standing in self._standing.items():
+                if standing.due <= now and key not in self._pending:
+                    self._pending[key] = replace(standing.command, priority=Priority.REFRESH)
+                    standing.due = now + (standing.command.refresh or 0)
+            ready = [
+                (command.priority, key)
+                for key, command in self._pending.items()
+                if self._earliest(command) <= now
+            ]
+            if not ready:
+                return None
+            _, key = min(ready, key=lambda entry: entry[0])  # oldest of the most urgent
+            return self._pending.pop(key)
+
+    def _write(self, endpoint: Endpoint, data: bytes, now: float) -> None:
+        self.link.write(data)
+        self._wire_free_at = max(now, self._wire_free_at) + self.link.byte_seconds(len(data))
+        endpoint.ready_at = self._wire_free_at + endpoint.gap
+        endpoint.stats.frames_out += 1
+        self.stats.frames_out += 1

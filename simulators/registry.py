@@ -1,0 +1,211 @@
+"""The simulated buses and devices a control endpoint answers for, and its verbs.
+
+A request is a JSON object ``{"verb": VERB, ...arguments}``; the answer is a
+JSON object with ``"ok": true`` and the verb's result, or ``"ok": false`` and
+an ``"error"`` naming what was wrong. `SimRegistry.handle` never raises, so a
+bad request cannot take the simulators down.
+
+Verbs (DESIGN.md "Simulator control"):
+
+- ``list``: every device (id, kind, model, bus, link, address, faults) and bus.
+- ``press`` ``keypad`` ``key`` [``digits``]: a keypad key; digits as a string
+  of decimal digits ("12"), a whole number or a list of 0-9.
+- ``rate`` ``pad`` ``level``: level 1 (非常满意) to 5 (非常不满意).
+- ``show`` ``target``: a device's or a bus's snapshot (``device`` is accepted
+  for ``target``).
+- ``fault`` ``target`` ``kind``: silent, garble, split or ok on a device;
+  unplug or ok (plug back in) on a bus.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from simulators.rs485.bus import SimulatedBus
+from simulators.rs485.devices import LEVELS, KeypadSim, PadSim
+from simulators.rs485.port import FAULT_OK, BusDevice
+
+__all__ = ["BUS_FAULTS", "VERBS", "RequestError", "SimRegistry"]
+
+log = logging.getLogger(__name__)
+
+FAULT_UNPLUG = "unplug"
+BUS_FAULTS = (FAULT_UNPLUG, FAULT_OK)
+VERBS = ("list", "press", "rate", "show", "fault")
+#: How many known names an "unknown target" error lists.
+NAMES_SHOWN = 12
+
+Answer = dict[str, Any]
+
+
+class RequestError(ValueError):
+    """A request the simulators cannot carry out; its message is the answer's error."""
+
+
+def _text(args: dict[str, Any], verb: str, *names: str) -> str:
+    """The first of ``names`` present in ``args``, as a non-empty string."""
+    for name in names:
+        value = args.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, str | int) or isinstance(value, bool) or str(value) == "":
+            raise RequestError(f"{verb}: {name} must be a name, got {value!r}")
+        return str(value)
+    raise RequestError(f"{verb} needs {names[0]!r}")
+
+
+def _digits(value: object) -> tuple[int, ...]:
+    """Typed digits from a string ("12"), a whole number (12) or a list ([1, 2])."""
+    if value is None or value == "":
+        return ()
+    if isinstance(value, bool):
+        raise RequestError(f"digits must be decimal digits, got {value!r}")
+    if isinstance(value, int):
+        value = str(value)
+    if isinstance(value, str):
+        if not value.isascii() or not value.isdigit():
+            raise RequestError(f"digits must be decimal digits, got {value!r}")
+        return tuple(int(char) for char in value)
+    if isinstance(value, list) and all(
+        isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 9 for d in value
+    ):
+        return tuple(value)
+    raise RequestError(f"digits must be decimal digits, got {value!r}")
+
+
+def _level(value: object) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value not in LEVELS:
+        raise RequestError(f"rate: level must be a whole number 1-5, got {value!r}")
+    return value
+
+
+class SimRegistry:
+    """Buses and their devices, looked up by id for the control verbs."""
+
+    def __init__(self) -> None:
+        self._buses: list[SimulatedBus] = []
+        self._lock = threading.Lock()
+        self._verbs: dict[str, Callable[[dict[str, Any]], Answer]] = {
+            "list": self._list,
+            "press": self._press,
+            "rate": self._rate,
+            "show": self._show,
+            "fault": self._fault,
+        }
+
+    def add_bus(self, bus: SimulatedBus) -> SimulatedBus:
+        with self._lock:
+            if any(other.name == bus.name for other in self._buses):
+                raise ValueError(f"a bus named {bus.name!r} is registered already")
+            self._buses.append(bus)
+        return bus
+
+    @property
+    def buses(self) -> tuple[SimulatedBus, ...]:
+        with self._lock:
+            return tuple(self._buses)
+
+    def devices(self) -> list[tuple[BusDevice, SimulatedBus]]:
+        return [(device, bus) for bus in self.buses for device in bus.devices]
+
+    def find(self, target: str) -> BusDevice | SimulatedBus:
+        """The device or bus called ``target``; RequestError if none or several are."""
+        found: list[BusDevice | SimulatedBus] = [
+            device for device, _ in self.devices() if device.id == target
+        ]
+        found += [bus for bus in self.buses if bus.name == target]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise RequestError(f"{target!r} names {len(found)} simulators; ids must be unique")
+        names = sorted([d.id for d, _ in self.devices()] + [b.name for b in self.buses])
+        shown = ", ".join(names[:NAMES_SHOWN]) + (", ..." if len(names) > NAMES_SHOWN else "")
+        raise RequestError(f"no simulated device or bus {target!r} (known: {shown or 'none'})")
+
+    def handle(self, request: object) -> Answer:
+        """Carry out one request; any failure becomes an answer with an error."""
+        try:
+            if not isinstance(request, dict):
+                raise RequestError("a request is a JSON object with a 'verb'")
+            verb = request.get("verb")
+            if verb not in self._verbs:
+                raise RequestError(f"unknown verb {verb!r} (verbs: {', '.join(VERBS)})")
+            return {"ok": True, **self._verbs[verb](request)}
+        except (RequestError, ValueError, LookupError) as error:
+            return {"ok": False, "error": str(error)}
+        except Exception as error:
+            log.exception("simulator control: %r failed", request)
+            return {"ok": False, "error": f"internal error: {type(error).__name__}: {error}"}
+
+    # --- verbs ---------------------------------------------------------------------
+
+    def _list(self, args: dict[str, Any]) -> Answer:
+        return {
+            "devices": [
+                {**device.describe(), "link": str(bus.path)} for device, bus in self.devices()
+            ],
+            "buses": [bus.describe() for bus in self.buses],
+        }
+
+    def _device(self, target: str, kind: type[BusDevice], verb: str) -> Any:
+        found = self.find(target)
+        if not isinstance(found, kind):
+            raise RequestError(f"{verb}: {target!r} is a {found.kind}, not a {kind.kind}")
+        return found
+
+    def _press(self, args: dict[str, Any]) -> Answer:
+        keypad: KeypadSim = self._device(_text(args, "press", "keypad"), KeypadSim, "press")
+        key = _text(args, "press", "key")
+        digits = _digits(args.get("digits"))
+        sent = keypad.press(key, digits)
+        answer: Answer = {"device": keypad.id, "key": key, "digits": list(digits), "sent": sent}
+        if not sent:
+            answer["note"] = f"{keypad.id} is silent: the press is lost"
+        return answer
+
+    def _rate(self, args: dict[str, Any]) -> Answer:
+        pad: PadSim = self._device(_text(args, "rate", "pad"), PadSim, "rate")
+        level = _level(args.get("level"))
+        sent = pad.rate(level)
+        answer: Answer = {"device": pad.id, "level": level, "meaning": LEVELS[level], "sent": sent}
+        if not sent:
+            answer["note"] = f"{pad.id} is silent: the rating is lost"
+        return answer
+
+    def _show(self, args: dict[str, Any]) -> Answer:
+        found = self.find(_text(args, "show", "target", "device"))
+        return {
+            "target": found.id if isinstance(found, BusDevice) else found.name,
+            "state": found.snapshot(),
+        }
+
+    def _fault(self, args: dict[str, Any]) -> Answer:
+        found = self.find(_text(args, "fault", "target", "device"))
+        kind = _text(args, "fault", "kind")
+        if isinstance(found, SimulatedBus):
+            if kind == FAULT_UNPLUG:
+                found.unplug()
+            elif kind == FAULT_OK:
+                found.replug()
+            else:
+                raise RequestError(
+                    f"bus {found.name!r} does not support fault {kind!r} "
+                    f"(supported: {', '.join(BUS_FAULTS)})"
+                )
+            return {
+                "target": found.name,
+                "kind": kind,
+                "plugged": found.plugged,
+                "faults": found.describe()["faults"],
+            }
+        if kind == FAULT_UNPLUG:
+            raise RequestError(
+                f"unplug is a bus fault: {found.kind} {found.id!r} is on bus {found.bus_name!r}"
+            )
+        found.set_fault(kind)
+        return {"target": found.id, "kind": kind, "faults": sorted(found.faults)}

@@ -1,0 +1,106 @@
+"""The serial link against a real pseudo-terminal and a real TCP socket."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import threading
+import time
+import tty
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from drivers.links.serial_link import LinkError, SerialLink
+
+
+@pytest.fixture
+def pty(tmp_path: Path) -> Iterator[tuple[int, str]]:
+    """A pty pair: the master fd (the far end) and the slave's path (the port)."""
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    path = os.ttyname(slave)
+    os.close(slave)
+    yield master, path
+    with contextlib.suppress(OSError):
+        os.close(master)
+
+
+@pytest.fixture
+def link(pty: tuple[int, str]) -> Iterator[SerialLink]:
+    serial_link = SerialLink(pty[1], 9600)
+    serial_link.open()
+    yield serial_link
+    serial_link.dispose()
+
+
+def test_bytes_travel_both_ways(pty: tuple[int, str], link: SerialLink) -> None:
+    master, _ = pty
+    os.write(master, b"\xff\x68\x02")
+    assert link.read(1.0) == b"\xff\x68\x02"
+    link.write(b"\xaa\x03")
+    assert os.read(master, 10) == b"\xaa\x03"
+
+
+def test_a_read_that_times_out_is_empty_not_an_error(link: SerialLink) -> None:
+    began = time.monotonic()
+    assert link.read(0.05) == b""
+    assert time.monotonic() - began >= 0.045
+
+
+def test_wake_ends_a_waiting_read(link: SerialLink) -> None:
+    threading.Timer(0.05, link.wake).start()
+    began = time.monotonic()
+    assert link.read(5.0) == b""
+    assert time.monotonic() - began < 4
+
+
+def test_a_vanished_port_is_a_link_error(pty: tuple[int, str], link: SerialLink) -> None:
+    master, path = pty
+    os.close(master)  # as when the USB adapter is pulled out
+    with pytest.raises(LinkError, match=path):
+        link.read(1.0)
+    with pytest.raises(LinkError):
+        link.write(b"\x00")
+
+
+def test_a_missing_port_names_the_url(tmp_path: Path) -> None:
+    link = SerialLink(str(tmp_path / "ttyUSB9"), 9600)
+    with pytest.raises(LinkError, match="ttyUSB9"):
+        link.open()
+    link.dispose()
+
+
+def test_the_port_is_opened_exclusively(pty: tuple[int, str], link: SerialLink) -> None:
+    other = SerialLink(pty[1], 9600)
+    with pytest.raises(LinkError, match="exclusively"):
+        other.open()
+    other.dispose()
+
+
+def test_wire_time_follows_the_baud_rate() -> None:
+    link = SerialLink("loop://", 9600)
+    assert link.byte_seconds(96) == pytest.approx(0.1)
+    link.dispose()
+
+
+def test_a_socket_link_reads_writes_and_sees_the_far_end_close() -> None:
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    link = SerialLink(f"socket://127.0.0.1:{port}", 9600)
+    link.open()
+    far, _ = server.accept()
+    try:
+        far.sendall(b"\x16")
+        assert link.read(1.0) == b"\x16"
+        link.write(b"\xff")
+        assert far.recv(1) == b"\xff"
+        assert link.read(0.02) == b""
+        far.close()
+        with pytest.raises(LinkError, match="disconnected"):
+            link.read(1.0)
+    finally:
+        link.dispose()
+        server.close()

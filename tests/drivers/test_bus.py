@@ -1,0 +1,272 @@
+"""The bus master against a raw pseudo-terminal: the test plays the devices'
+side byte by byte, so what the master puts on the wire, and when, is seen
+exactly. The listener is a recorder standing in for the device layer."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import threading
+import time
+import tty
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drivers.bus import BusMaster, Command, Endpoint, Priority
+from drivers.ff68 import codec as ff68
+from drivers.imm import codec as imm
+from drivers.links.serial_link import SerialLink
+
+
+@dataclass
+class Recorder:
+    frames: list[ff68.Frame] = field(default_factory=list)
+    done: list[tuple[str, bool | None]] = field(default_factory=list)
+    links: list[bool] = field(default_factory=list)
+
+    def frame_received(self, frame: ff68.Frame) -> None:
+        self.frames.append(frame)
+
+    def command_done(self, command: Command, answered: bool | None) -> None:
+        self.done.append((command.slot, answered))
+
+    def link_changed(self, up: bool, reason: str | None) -> None:
+        self.links.append(up)
+
+
+class Wire:
+    """The far end of the bus: a pty master the test reads and writes."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.path = tmp_path / "bus"
+        self.plug()
+
+    def plug(self) -> None:
+        self.master, slave = os.openpty()
+        tty.setraw(slave)
+        self.path.unlink(missing_ok=True)
+        self.path.symlink_to(os.ttyname(slave))
+        self.slave = slave  # kept open, so the host closing its port is not an unplug
+
+    def unplug(self) -> None:
+        os.close(self.master)
+        os.close(self.slave)
+        self.path.unlink()
+
+    def frames(self, count: int, timeout: float = 3.0) -> list[bytes]:
+        """The next `count` frames the master writes (FF68 or IMM), in order."""
+        buffer, found = b"", []
+        deadline = time.monotonic() + timeout
+        while len(found) < count and time.monotonic() < deadline:
+            if select.select([self.master], [], [], 0.05)[0]:
+                buffer += os.read(self.master, 4096)
+            buffer, found = buffer, split_frames(buffer)
+        assert len(found) >= count, f"only {found} within {timeout} s"
+        return found[:count]
+
+    def send(self, frame: ff68.Frame) -> None:
+        os.write(self.master, ff68.encode(frame))
+
+    def close(self) -> None:
+        for fd in (self.master, self.slave):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def split_frames(data: bytes) -> list[bytes]:
+    frames, i = [], 0
+    while i < len(data):
+        if data[i] == 0xFF and i + 2 < len(data):
+            size = 7 + data[i + 2]
+            frames.append(data[i : i + size])
+            i += size
+        elif data[i] == 0xAA:
+            end = data.index(0xFF, i + 6) if 0xFF in data[i + 6 :] else len(data)
+            frames.append(data[i : end + 1])
+            i = end + 1
+        else:
+            i += 1
+    return [f for f in frames if f]
+
+
+@pytest.fixture
+def wire(tmp_path: Path) -> Iterator[Wire]:
+    w = Wire(tmp_path)
+    yield w
+    w.close()
+
+
+@pytest.fixture
+def bus(wire: Wire) -> Iterator[BusMaster]:
+    master = BusMaster("bus-1", SerialLink(str(wire.path), 9600))
+    yield master
+    master.stop()
+
+
+def keypad(address: int, recorder: Recorder, **options: Any) -> Endpoint:
+    return Endpoint(
+        device=f"keypad-{address}",
+        address=address,
+        listener=recorder,
+        reply_timeout=options.pop("reply_timeout", 0.1),
+        is_event=lambda f: f.func not in (ff68.FUNC_SHOW, ff68.FUNC_BEEP),
+        acknowledge=ff68.echo,
+        **options,
+    )
+
+
+def screen(address: int, recorder: Recorder) -> Endpoint:
+    return Endpoint(device=f"screen-{address}", address=None, listener=recorder, gap=0.1)
+
+
+def text(address: int, words: str) -> bytes:
+    return imm.encode(imm.ScreenText(address, imm.Selector.WINDOW, words))
+
+
+def until(check: Callable[[], Any], timeout: float = 3.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := check():
+            return value
+        time.sleep(0.005)
+    raise AssertionError(f"timed out waiting for {check}")
+
+
+def test_a_key_frame_is_echoed_and_delivered_once_even_when_resent(
+    bus: BusMaster, wire: Wire
+) -> None:
+    recorder = Recorder()
+    bus.attach(keypad(1, recorder))
+    bus.start()
+    until(lambda: bus.up)
+    press = ff68.key_press(1, ff68.KEY_CALL)
+    wire.send(press)
+    assert wire.frames(1) == [ff68.encode(press)]  # the echo
+    wire.send(press)  # as if the echo had been lost: the keypad resends
+    assert wire.frames(1) == [ff68.encode(press)]
+    until(lambda: bus._endpoints["keypad-1"].stats.duplicates == 1)
+    assert recorder.frames == [press]
+
+
+def test_a_command_waits_for_its_echo_and_a_silent_device_times_out_alone(
+    bus: BusMaster, wire: Wire
+) -> None:
+    silent, answering = Recorder(), Recorder()
+    bus.attach(keypad(1, silent))
+    bus.attach(keypad(2, answering))
+    bus.start()
+    until(lambda: bus.up)
+    show_1 = ff68.encode(ff68.show(1, 3, 7))
+    show_2 = ff68.encode(ff68.show(2, 0, 1))
+    bus.submit(Command("keypad-1", "display", show_1, Priority.DISPLAY, expect=show_1))
+    bus.submit(Command("keypad-2", "display", show_2, Priority.DISPLAY, expect=show_2))
+    first = wire.frames(1)
+    began = time.monotonic()
+    second = wire.frames(1)  # keypad-1 never answers: the master gives up, then goes on
+    waited = time.monotonic() - began
+    assert first + second == [show_1, show_2]
+    assert waited >= 0.09  # it did wait for keypad-1's answer
+    os.write(wire.master, show_2)  # keypad-2 echoes
+    until(lambda: answering.done == [("display", True)])
+    assert silent.done == [("display", False)]
+
+
+def test_acknowledgements_go_first_then_calls_then_other_pictures(
+    bus: BusMaster, wire: Wire
+) -> None:
+    recorder = Recorder()
+    for endpoint in (keypad(1, recorder), screen(1, recorder), screen(2, recorder)):
+        bus.attach(endpoint)
+    hall = text(2, "A001请到1号")
+    call = text(1, "请A001号到1号窗口")
+    bus.submit(Command("screen-2", "text", hall, Priority.DISPLAY))
+    bus.submit(Command("screen-1", "text", call, Priority.CALL))
+    press = ff68.key_press(1, ff68.KEY_RECALL)
+    bus.start()
+    until(lambda: bus.up)  # opening the port flushes what arrived before
+    wire.send(press)
+    assert set(wire.frames(3)) == {ff68.encode(press), call, hall}
+    wire.send(press)
+    bus.submit(Command("screen-2", "text", hall, Priority.DISPLAY))
+    bus.submit(Command("screen-1", "text", call, Priority.CALL))
+    assert wire.frames(3, timeout=5) == [ff68.encode(press), call, hall]
+
+
+def test_a_newer_picture_replaces_a_waiting_one(bus: BusMaster, wire: Wire) -> None:
+    recorder = Recorder()
+    bus.attach(screen(1, recorder))
+    for n in range(1, 6):
+        bus.submit(Command("screen-1", "text", text(1, f"请A00{n}号"), Priority.CALL))
+    bus.start()
+    assert wire.frames(1) == [text(1, "请A005号")]
+    assert not select.select([wire.master], [], [], 0.3)[0]  # nothing else was sent
+
+
+def test_a_screen_gets_its_gap_without_holding_up_the_others(bus: BusMaster, wire: Wire) -> None:
+    recorder = Recorder()
+    bus.attach(screen(1, recorder))
+    bus.attach(screen(2, recorder))
+    bus.start()
+    bus.submit(Command("screen-1", "text", text(1, "一"), Priority.CALL))
+    wire.frames(1)
+    sent_at = time.monotonic()
+    bus.submit(Command("screen-1", "text", text(1, "二"), Priority.CALL))
+    bus.submit(Command("screen-2", "text", text(2, "三"), Priority.DISPLAY))
+    assert wire.frames(1) == [text(2, "三")]  # screen-1 is still taking in its frame
+    assert wire.frames(1) == [text(1, "二")]
+    assert time.monotonic() - sent_at >= 0.1
+
+
+def test_a_lost_port_is_reopened_and_pictures_are_sent_again(bus: BusMaster, wire: Wire) -> None:
+    recorder = Recorder()
+    bus.attach(screen(1, recorder))
+    picture = text(1, "请A001号到1号窗口")
+    bus.submit(Command("screen-1", "text", picture, Priority.CALL, refresh=60))
+    bus.start()
+    assert wire.frames(1) == [picture]
+    until(lambda: recorder.links == [True])
+    wire.unplug()
+    until(lambda: recorder.links == [True, False])
+    assert bus.up is False
+    beep = ff68.encode(ff68.beep(1))
+    bus.submit(Command("screen-1", "beep", beep, Priority.DISPLAY))  # fails: no bus
+    assert ("beep", False) in recorder.done
+    wire.plug()
+    until(lambda: recorder.links == [True, False, True], timeout=10)
+    assert wire.frames(1) == [picture]  # the standing picture is sent again
+    assert bus.reopens == 1
+
+
+def test_a_standing_picture_is_re_sent_periodically(bus: BusMaster, wire: Wire) -> None:
+    recorder = Recorder()
+    bus.attach(screen(1, recorder))
+    picture = text(1, "1号窗口 欢迎您")
+    bus.submit(Command("screen-1", "text", picture, Priority.DISPLAY, refresh=0.2))
+    bus.start()
+    assert wire.frames(3, timeout=3) == [picture] * 3
+
+
+def test_a_frame_from_an_unknown_address_or_garbage_is_counted(bus: BusMaster, wire: Wire) -> None:
+    recorder = Recorder()
+    bus.attach(keypad(1, recorder))
+    bus.start()
+    until(lambda: bus.up)
+    os.write(wire.master, b"\x00\x13garbage")
+    wire.send(ff68.key_press(9, ff68.KEY_CALL))
+    wire.send(ff68.key_press(1, ff68.KEY_CALL))
+    wire.frames(1)
+    assert bus.stats.errors >= 2 and len(recorder.frames) == 1
+
+
+def test_stop_ends_the_thread_and_closes_the_port(wire: Wire) -> None:
+    master = BusMaster("bus-1", SerialLink(str(wire.path), 9600))
+    master.start()
+    until(lambda: master.up)
+    master.stop()
+    assert not any(t.name == "bus-bus-1" for t in threading.enumerate())
+    assert not master.link.is_open

@@ -1,0 +1,17 @@
+"""Every simulator test must leave no bus or control thread running."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+SIMULATOR_THREADS = ("sim-bus-", "sim-control")
+
+
+@pytest.fixture(autouse=True)
+def no_simulator_threads_left() -> Iterator[None]:
+    yield
+    left = [t.name for t in threading.enumerate() if t.name.startswith(SIMULATOR_THREADS)]
+    assert not left, f"simulator threads still running after the test: {left}"

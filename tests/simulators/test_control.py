@@ -1,0 +1,314 @@
+"""The simulator control endpoint end to end: verbs over ZeroMQ, errors, and `hallkeeper sim`."""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import serial
+import zmq
+
+from drivers.ff68 import codec as ff68
+from drivers.imm import codec as imm
+from simulators.control import (
+    DEFAULT_ENDPOINT,
+    ENV_ENDPOINT,
+    ControlServer,
+    NoAnswer,
+    check_loopback,
+    default_endpoint,
+    request,
+    sim_command,
+)
+from simulators.registry import SimRegistry
+from simulators.rs485 import KeypadSim, PadSim, ScreenSim, SimulatedBus
+from tests.simulators.rs485.conftest import Host, wait_for
+
+
+@dataclass
+class Hall:
+    endpoint: str
+    bus: SimulatedBus
+    keypad: KeypadSim
+    pad: PadSim
+    screen: ScreenSim
+    host: Host
+
+
+@pytest.fixture
+def hall(tmp_path: Path) -> Iterator[Hall]:
+    """One bus with a keypad, a four-key pad and a window screen, a registry, a server
+    on a free loopback port, and the host's port open on the bus."""
+    bus = SimulatedBus("bus-1", tmp_path / "bus-1.tty")
+    keypad = bus.add(KeypadSim("kp-1", 1, resend_after=1.0))
+    pad = bus.add(PadSim("pad-1", 5, resend_after=1.0))
+    screen = bus.add(ScreenSim("scr-1", 3))
+    registry = SimRegistry()
+    registry.add_bus(bus)
+    server = ControlServer(registry, "tcp://127.0.0.1:*")
+    bus.start()
+    server.start()
+    host = Host(bus.path)
+    try:
+        yield Hall(server.endpoint, bus, keypad, pad, screen, host)
+    finally:
+        host.close()
+        server.stop()
+        bus.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = sim_command(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+# --- verbs ----------------------------------------------------------------------------
+
+
+def test_list_names_every_device_and_bus(hall: Hall) -> None:
+    answer = request(hall.endpoint, "list")
+    assert answer["ok"] is True
+    devices = {d["id"]: d for d in answer["devices"]}
+    assert devices["kp-1"] == {
+        "id": "kp-1",
+        "kind": "keypad",
+        "model": "ff68-keypad",
+        "bus": "bus-1",
+        "link": str(hall.bus.path),
+        "address": 1,
+        "faults": [],
+    }
+    assert (devices["pad-1"]["model"], devices["pad-1"]["address"]) == ("ff68-pad", 5)
+    assert (devices["scr-1"]["model"], devices["scr-1"]["kind"]) == ("imm-window-screen", "screen")
+    [bus] = answer["buses"]
+    assert bus["id"] == "bus-1" and bus["plugged"] is True
+    assert bus["devices"] == ["kp-1", "pad-1", "scr-1"]
+
+
+def test_press_puts_the_key_on_the_wire(hall: Hall) -> None:
+    answer = request(hall.endpoint, "press", keypad="kp-1", key="transfer", digits="12")
+    assert answer == {
+        "ok": True,
+        "device": "kp-1",
+        "key": "transfer",
+        "digits": [1, 2],
+        "sent": True,
+    }
+    [frame] = hall.host.expect_frames(1)
+    assert frame == ff68.key_press(1, ff68.KEY_TRANSFER, (1, 2))
+
+
+def test_rate_puts_the_pad_key_on_the_wire(hall: Hall) -> None:
+    answer = request(hall.endpoint, "rate", pad="pad-1", level=2)
+    assert answer["ok"] and answer["meaning"] == "满意"
+    [frame] = hall.host.expect_frames(1)
+    assert frame == ff68.pad_key(5, 1)
+
+
+def test_show_reports_what_a_device_shows(hall: Hall) -> None:
+    hall.host.write(ff68.show(1, 4, 23))
+    hall.host.write(imm.ScreenText(3, imm.Selector.WINDOW, "请A023号"))
+    assert wait_for(lambda: hall.screen.text == "请A023号")
+    keypad = request(hall.endpoint, "show", target="kp-1")["state"]
+    assert (keypad["waiting"], keypad["number"]) == (4, 23)
+    screen = request(hall.endpoint, "show", device="scr-1")["state"]
+    assert screen["text"] == "请A023号"
+    bus = request(hall.endpoint, "show", target="bus-1")["state"]
+    assert bus["plugged"] is True and bus["counters"]["host_bytes"] > 0
+
+
+def test_fault_sets_and_clears_device_faults(hall: Hall) -> None:
+    answer = request(hall.endpoint, "fault", target="kp-1", kind="garble")
+    assert answer == {"ok": True, "target": "kp-1", "kind": "garble", "faults": ["garble"]}
+    assert hall.keypad.faults == {"garble"}
+    listed = {d["id"]: d for d in request(hall.endpoint, "list")["devices"]}
+    assert listed["kp-1"]["faults"] == ["garble"]
+    assert request(hall.endpoint, "fault", target="kp-1", kind="ok")["faults"] == []
+    request(hall.endpoint, "fault", target="scr-1", kind="silent")
+    assert hall.screen.faults == {"silent"}
+
+
+def test_fault_unplugs_and_replugs_a_bus(hall: Hall) -> None:
+    answer = request(hall.endpoint, "fault", target="bus-1", kind="unplug")
+    assert answer["ok"] and answer["plugged"] is False and answer["faults"] == ["unplug"]
+    with pytest.raises(serial.SerialException):
+        hall.host.port.read(1)
+    answer = request(hall.endpoint, "fault", target="bus-1", kind="ok")
+    assert answer["ok"] and answer["plugged"] is True
+    host = Host(hall.bus.path)
+    try:
+        request(hall.endpoint, "press", keypad="kp-1", key="call")
+        assert host.expect_frames(1) == [ff68.key_press(1, ff68.KEY_CALL)]
+    finally:
+        host.close()
+
+
+def test_a_silent_keypad_press_is_answered_with_a_note(hall: Hall) -> None:
+    request(hall.endpoint, "fault", target="kp-1", kind="silent")
+    answer = request(hall.endpoint, "press", keypad="kp-1", key="call")
+    assert answer["ok"] and answer["sent"] is False and "silent" in answer["note"]
+
+
+@pytest.mark.parametrize(
+    ("verb", "args", "error"),
+    [
+        ("press", {"keypad": "kp-9", "key": "call"}, "no simulated device or bus 'kp-9'"),
+        ("press", {"keypad": "pad-1", "key": "call"}, "'pad-1' is a pad, not a keypad"),
+        ("press", {"keypad": "kp-1", "key": "dance"}, "unknown keypad key 'dance'"),
+        ("press", {"keypad": "kp-1", "key": "call", "digits": "1x"}, "decimal digits"),
+        ("press", {"key": "call"}, "press needs 'keypad'"),
+        ("rate", {"pad": "pad-1", "level": 6}, "level must be a whole number 1-5"),
+        ("rate", {"pad": "pad-1", "level": "high"}, "level must be a whole number 1-5"),
+        ("rate", {"pad": "pad-1", "level": 5}, "4-key pad has no key for level 5"),
+        ("rate", {"pad": "kp-1", "level": 1}, "'kp-1' is a keypad, not a pad"),
+        ("show", {"target": "nothing"}, "no simulated device or bus 'nothing'"),
+        ("fault", {"target": "scr-1", "kind": "split"}, "does not support fault 'split'"),
+        ("fault", {"target": "kp-1", "kind": "paper-out"}, "does not support fault 'paper-out'"),
+        ("fault", {"target": "kp-1", "kind": "unplug"}, "unplug is a bus fault"),
+        ("fault", {"target": "bus-1", "kind": "garble"}, "supported: unplug, ok"),
+        ("fault", {"target": "kp-1"}, "fault needs 'kind'"),
+        ("finger", {}, "unknown verb 'finger'"),
+    ],
+)
+def test_errors_come_back_as_answers(
+    hall: Hall, verb: str, args: dict[str, object], error: str
+) -> None:
+    answer = request(hall.endpoint, verb, **args)
+    assert answer["ok"] is False
+    assert error in answer["error"]
+    # The simulators carry on.
+    assert request(hall.endpoint, "list")["ok"] is True
+
+
+def test_a_request_that_is_not_json_is_an_error_answer(hall: Hall) -> None:
+    context = zmq.Context()
+    try:
+        client = context.socket(zmq.REQ)
+        client.setsockopt(zmq.LINGER, 0)
+        client.connect(hall.endpoint)
+        client.send(b"\xff not json")
+        assert client.poll(3000)
+        answer = json.loads(client.recv())
+        client.send(b"[1, 2]")
+        assert client.poll(3000)
+        not_an_object = json.loads(client.recv())
+    finally:
+        context.destroy(linger=0)
+    assert answer == {"ok": False, "error": "the request is not JSON"}
+    assert not_an_object["ok"] is False and "JSON object" in not_an_object["error"]
+
+
+def test_nobody_answering_raises_no_answer_naming_the_endpoint() -> None:
+    endpoint = f"tcp://127.0.0.1:{free_port()}"
+    with pytest.raises(NoAnswer, match=endpoint):
+        request(endpoint, "list", timeout=0.2)
+
+
+# --- loopback only --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    ["tcp://0.0.0.0:5558", "tcp://192.168.1.20:5558", "tcp://*:5558", "tcp://eth0:5558", "udp://x"],
+)
+def test_the_server_refuses_endpoints_off_loopback(endpoint: str) -> None:
+    with pytest.raises(ValueError):
+        ControlServer(SimRegistry(), endpoint)
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    ["tcp://127.0.0.1:5558", "tcp://127.0.0.2:1", "tcp://localhost:*", "tcp://[::1]:5558"],
+)
+def test_loopback_endpoints_are_accepted(endpoint: str) -> None:
+    check_loopback(endpoint)
+
+
+def test_the_default_endpoint_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(ENV_ENDPOINT, raising=False)
+    assert default_endpoint() == DEFAULT_ENDPOINT == "tcp://127.0.0.1:5558"
+    monkeypatch.setenv(ENV_ENDPOINT, "tcp://127.0.0.1:6000")
+    assert default_endpoint() == "tcp://127.0.0.1:6000"
+
+
+# --- hallkeeper sim -------------------------------------------------------------------
+
+
+def test_sim_list_prints_a_table(hall: Hall) -> None:
+    code, out, err = run("--control", hall.endpoint, "list")
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    assert lines[0].split() == ["DEVICE", "KIND", "MODEL", "BUS", "ADDRESS", "FAULTS"]
+    assert lines[1].split() == ["kp-1", "keypad", "ff68-keypad", "bus-1", "1", "-"]
+    assert any(line.split()[:3] == ["bus-1", str(hall.bus.path), "yes"] for line in lines)
+
+
+def test_sim_json_prints_the_answer(hall: Hall) -> None:
+    code, out, _ = run("list", "--json", "--control", hall.endpoint)
+    assert code == 0
+    assert {d["id"] for d in json.loads(out)["devices"]} == {"kp-1", "pad-1", "scr-1"}
+
+
+def test_sim_press_rate_show_and_fault(hall: Hall) -> None:
+    code, out, _ = run("--control", hall.endpoint, "press", "kp-1", "transfer", "--digits", "12")
+    assert (code, out.strip()) == (0, "kp-1: pressed transfer 12")
+    assert hall.host.expect_frames(1) == [ff68.key_press(1, ff68.KEY_TRANSFER, (1, 2))]
+
+    code, out, _ = run("--control", hall.endpoint, "rate", "pad-1", "1")
+    assert (code, out.strip()) == (0, "pad-1: rated 1 (非常满意)")
+    # Wait for the pad's frame: written while it is on the wire, the screen's would collide.
+    assert hall.host.expect_frames(2)[1] == ff68.pad_key(5, 0)
+
+    hall.host.write(imm.ScreenText(3, imm.Selector.WINDOW, "请A007号"))
+    assert wait_for(lambda: hall.screen.text == "请A007号")
+    code, out, _ = run("--control", hall.endpoint, "show", "scr-1")
+    assert code == 0 and "text: 请A007号" in out.splitlines()
+
+    code, out, _ = run("--control", hall.endpoint, "fault", "bus-1", "unplug")
+    assert (code, out.strip()) == (0, "bus-1: unplugged")
+    code, out, _ = run("--control", hall.endpoint, "fault", "bus-1", "ok")
+    assert (code, out.strip()) == (0, "bus-1: plugged in")
+    code, out, _ = run("--control", hall.endpoint, "fault", "kp-1", "split")
+    assert (code, out.strip()) == (0, "kp-1: faults split")
+
+
+def test_sim_error_answers_exit_non_zero(hall: Hall) -> None:
+    code, out, err = run("--control", hall.endpoint, "rate", "pad-1", "5")
+    assert code == 1 and out == ""
+    assert "4-key pad has no key for level 5" in err
+    code, out, _ = run("--control", hall.endpoint, "--json", "show", "ghost")
+    assert code == 1 and "ghost" in json.loads(out)["error"]
+
+
+def test_sim_uses_the_environment_endpoint(hall: Hall, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ENV_ENDPOINT, hall.endpoint)
+    code, _, _ = run("show", "kp-1")
+    assert code == 0
+
+
+def test_sim_without_a_simulator_says_which_endpoint_it_tried() -> None:
+    endpoint = f"tcp://127.0.0.1:{free_port()}"
+    code, out, err = run("--control", endpoint, "--timeout", "0.2", "list")
+    assert code == 3 and out == ""
+    assert endpoint in err and "no simulator answered" in err
+    code, out, _ = run("--control", endpoint, "--timeout", "0.2", "--json", "list")
+    assert code == 3 and json.loads(out)["endpoint"] == endpoint
+
+
+def test_sim_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("press", "kp-1")[0] == 2
+    assert run("press", "kp-1", "dance")[0] == 2
+    assert run()[0] == 2
+    capsys.readouterr()
