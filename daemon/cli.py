@@ -23,7 +23,12 @@ DEFAULT_CONFIG = Path(os.environ.get("HALLKEEPER_CONFIG", "/etc/hallkeeper/hall.
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    # `sim` has a parser of its own; argparse would take `sim --help` as its own option
+    args, rest = parser.parse_known_args(argv)
+    if rest and getattr(args, "handler", None) is not _sim:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    if rest:
+        args.args = rest + args.args
     if not hasattr(args, "handler"):
         parser.print_help()
         return 2
@@ -89,8 +94,10 @@ def _parser() -> argparse.ArgumentParser:
     core.set_defaults(handler=_bench_core)
     bus = bench_sub.add_parser("bus", help="key press to screen on one simulated RS-485 bus")
     bus.add_argument("--windows", type=int, default=32, help="windows (3 devices each)")
-    bus.add_argument("--seconds", type=float, default=120.0, help="how long to press keys")
-    bus.add_argument("--rate", type=float, default=1.0, help="key presses per second")
+    bus.add_argument("--seconds", type=float, default=900.0, help="how long to press keys")
+    bus.add_argument(
+        "--rate", type=float, default=0.2, help="call key presses per second on the bus"
+    )
     bus.add_argument("--baud", type=int, default=9600)
     bus.set_defaults(handler=_bench_bus)
     return parser

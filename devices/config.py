@@ -42,6 +42,12 @@ class HallScreenConfig(BusDeviceConfig):
     language: LanguageTag | None = None
     calls: int = Field(default=4, ge=1, le=20, description="Latest calls shown.")
     refresh_seconds: float = Field(default=60.0, gt=0)
+    count_every_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="Send a change of the waiting counts alone at most this often (a new "
+        "call goes at once): the hall screen's frame is the longest on its bus.",
+    )
 
 
 class KeypadConfig(BusDeviceConfig):
@@ -50,11 +56,12 @@ class KeypadConfig(BusDeviceConfig):
         default=60.0, gt=0, description="Re-send its display this often, to see it answers."
     )
     count_every_seconds: float = Field(
-        default=10.0,
+        default=30.0,
         ge=0,
-        description="Send a change of the waiting count alone at most this often: every "
-        "ticket changes the counts of all windows of its service, and a 9600 baud bus "
-        "shared by 32 keypads has no time for each change.",
+        description="Send a change of the waiting count alone at most this often (a new "
+        "number goes at once, with the count): every ticket changes the counts of all "
+        "windows of its service, and each frame the host starts on an idle bus risks "
+        "colliding with a key press, which then waits for the keypad's resend.",
     )
 
 

@@ -7,6 +7,8 @@ text periodically so a screen that lost power shows the right thing again.
 
 from __future__ import annotations
 
+import asyncio
+
 from devices.bus_device import BusDevice, DeviceContext
 from devices.config import BusDeviceConfig, HallScreenConfig, WindowScreenConfig
 from devices.events import HallView, WindowView
@@ -87,8 +89,36 @@ class HallDisplay(Screen):
         self.screen = config
         self.refresh_seconds = config.refresh_seconds
         self.language = config.language or context.language
+        self._calls: tuple[tuple[str, int], ...] | None = None
+        self._wanted: HallView | None = None
+        self._sent_at = -float("inf")
+        self._later: asyncio.TimerHandle | None = None
 
     def show(self, view: HallView) -> None:
+        """Show the latest calls at once; a change of the waiting counts alone
+        at most every `count_every_seconds`: the hall screen's frame is the
+        longest on its bus, and every ticket changes a count."""
+        self._wanted = view
+        if view.calls != self._calls:
+            self._send()
+            return
+        if self._later is not None:
+            return  # the new counts go with the send already planned
+        wait = self._sent_at + self.screen.count_every_seconds - self.context.loop.time()
+        if wait <= 0:
+            self._send()
+        else:
+            self._later = self.context.loop.call_later(wait, self._send)
+
+    def _send(self) -> None:
+        if self._later is not None:
+            self._later.cancel()
+            self._later = None
+        view = self._wanted
+        if view is None:
+            return
+        self._calls = view.calls
+        self._sent_at = self.context.loop.time()
         self.show_text(self.render(view), Priority.DISPLAY)
 
     def render(self, view: HallView) -> str:

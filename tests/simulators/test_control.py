@@ -312,3 +312,14 @@ def test_sim_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert run("press", "kp-1", "dance")[0] == 2
     assert run()[0] == 2
     capsys.readouterr()
+
+
+def test_hallkeeper_sim_passes_its_options_through(
+    hall: Hall, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from daemon.cli import main
+
+    assert main(["sim", "--control", hall.endpoint, "--json", "list"]) == 0
+    assert {d["id"] for d in json.loads(capsys.readouterr().out)["devices"]} >= {"kp-1"}
+    assert main(["sim", "--help"]) == 0
+    assert "fault" in capsys.readouterr().out
