@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean fonts
 
 demo: $(STAMP)
 	$(BIN)/hallkeeper run --config config/demo.yaml --simulate
@@ -32,7 +32,23 @@ $(BIN)/python:
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@$(MAKE) --no-print-directory fonts
 	touch $(STAMP)
+
+# Tickets print Tibetan (and other scripts printers have no font for) as
+# images drawn with this font: Debian's fonts-tibetan-machine.
+TIBETAN_FONT := /usr/share/fonts/truetype/tibetan-machine/TibetanMachineUni.ttf
+fonts:
+	@if [ ! -f $(TIBETAN_FONT) ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get install -y -q fonts-tibetan-machine >/dev/null || \
+			{ apt-get update -q >/dev/null && apt-get install -y -q fonts-tibetan-machine >/dev/null; }; \
+		elif command -v sudo >/dev/null && command -v apt-get >/dev/null; then \
+			sudo -n apt-get install -y -q fonts-tibetan-machine >/dev/null 2>&1; \
+		fi; \
+		[ -f $(TIBETAN_FONT) ] || echo "note: no Tibetan font ($(TIBETAN_FONT));" \
+			"install fonts-tibetan-machine or set ticket.image_font; tests that need it are skipped"; \
+	fi
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

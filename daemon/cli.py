@@ -100,6 +100,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     bus.add_argument("--baud", type=int, default=9600)
     bus.set_defaults(handler=_bench_bus)
+    printing = bench_sub.add_parser(
+        "print", help="kiosk request to ticket cut on simulated USB, TCP and serial printers"
+    )
+    printing.add_argument("--tickets", type=int, default=200, help="tickets per link and kind")
+    printing.set_defaults(handler=_bench_print)
     return parser
 
 
@@ -187,6 +192,13 @@ def _bench_bus(args: argparse.Namespace) -> int:
     from daemon.bench.bus import run_bus_bench
 
     run_bus_bench(args.windows, args.seconds, args.rate, args.baud)
+    return 0
+
+
+def _bench_print(args: argparse.Namespace) -> int:
+    from daemon.bench.printing import run_print_bench
+
+    run_print_bench(args.tickets)
     return 0
 
 

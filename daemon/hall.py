@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from daemon.config.model import HallConfig
+from daemon.config.model import HallConfig, printers
 from daemon.events.document import event_record
 from daemon.queue import errors
 from daemon.queue.engine import Outcome, QueueEngine
@@ -23,7 +23,6 @@ from daemon.queue.model import Priority, Ticket
 from daemon.queue.state import Change, QueueState
 from daemon.store.store import EventRecord, Store
 from daemon.store.writer import Pending, StoreWriter
-from devices.models import DEVICE_MODELS
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +57,7 @@ class Hall:
         self._clock = clock or (lambda: dt.datetime.now(config.hall.zone))
         self.planned = QueueState()
         self.committed = QueueState()
-        self.kiosks = {
-            entry.id
-            for entry in config.devices
-            if (model := DEVICE_MODELS.get(entry.model)) and model.kind == "printer"
-        }
+        self.kiosks = {printer.kiosk: printer.id for printer in printers(config)}
         self.committed_seq = 0
         self._next_seq = 1
         self._subscribers: list[Subscriber] = []
@@ -120,7 +115,8 @@ class Hall:
     ) -> Ticket:
         if kiosk is not None and kiosk not in self.kiosks:
             raise UnknownKiosk(kiosk)
-        return await self.perform(self.engine.issue, service, priority, kiosk)
+        # a kiosk's ticket is spooled for its printer in the same transaction
+        return await self.perform(self.engine.issue, service, priority, kiosk, kiosk is not None)
 
     async def perform(self, operation: Operation[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run one engine operation; returns once its change is durable."""

@@ -4,19 +4,28 @@ device object per entry, and the map from windows to their devices."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import defaultdict
 from collections.abc import Mapping
-from typing import TypeVar
+from pathlib import Path
+from typing import Any, TypeVar
 
-from daemon.config.model import HallConfig
+from daemon.config.model import HallConfig, printers
 from devices.bus_device import BusDevice, DeviceContext
 from devices.caller_keypad import CallerKeypad
+from devices.config import BusDeviceConfig
 from devices.evaluation_pad import EvaluationPad
 from devices.health import DeviceHealth
 from devices.models import DEVICE_MODELS
+from devices.printer_config import PrinterConfig
 from devices.screens import HallDisplay, WindowDisplay
+from devices.ticket_printer import TicketPrinter
 from drivers.bus import BusMaster
+from drivers.escpos.links import NetworkLink, PrinterLink, SerialPrinterLink, UsbLink
+from drivers.escpos.ticket import TicketRenderer
 from drivers.links.serial_link import SerialLink
+
+log = logging.getLogger(__name__)
 
 D = TypeVar("D", bound=BusDevice)
 
@@ -27,8 +36,11 @@ class Hardware:
         config: HallConfig,
         context: DeviceContext,
         link_urls: Mapping[str, str] | None = None,
+        printer_urls: Mapping[str, str] | None = None,
+        usb_backend: Any = None,
     ) -> None:
-        """`link_urls` replaces configured link URLs, for simulated buses."""
+        """`link_urls` and `printer_urls` replace configured buses and printer
+        connections, and `usb_backend` is the pyusb backend: for simulators."""
         urls = {link.id: link.url for link in config.links} | dict(link_urls or {})
         self.buses = {
             link.id: BusMaster(link.id, SerialLink(urls[link.id], link.baud))
@@ -37,9 +49,21 @@ class Hardware:
         self.devices: list[BusDevice] = []
         for entry in config.devices:
             model = DEVICE_MODELS[entry.model]
+            if not model.on_bus:
+                continue
             device_config = model.config_type.model_validate(entry.model_dump())
+            assert isinstance(device_config, BusDeviceConfig)
             bus = self.buses[device_config.link]
-            self.devices.append(model.device_type(device_config, bus, context))
+            self.devices.append(model.device_type(device_config, bus, context))  # type: ignore[arg-type]
+        self.printers = [
+            TicketPrinter(
+                printer,
+                printer_link(printer, (printer_urls or {}).get(printer.id), usb_backend),
+                renderer(config, printer),
+                context,
+            )
+            for printer in printers(config)
+        ]
         self.window_displays = self._by_window(WindowDisplay)
         self.keypads = self._by_window(CallerKeypad)
         self.pads = self._by_window(EvaluationPad)
@@ -55,10 +79,55 @@ class Hardware:
     def start(self) -> None:
         for bus in self.buses.values():
             bus.start()
+        for printer in self.printers:
+            printer.start()
 
     async def stop(self) -> None:
-        """Stop every bus; each finishes the frame it is writing."""
-        await asyncio.gather(*(asyncio.to_thread(bus.stop) for bus in self.buses.values()))
+        """Stop every bus and printer; each finishes the frame or ticket it is writing."""
+        stops = [bus.stop for bus in self.buses.values()] + [p.stop for p in self.printers]
+        await asyncio.gather(*(asyncio.to_thread(stop) for stop in stops))
 
     def health(self) -> list[DeviceHealth]:
-        return [device.health() for device in self.devices]
+        return [device.health() for device in self.devices] + [
+            printer.health() for printer in self.printers
+        ]
+
+
+def printer_link(config: PrinterConfig, url: str | None, usb_backend: Any) -> PrinterLink:
+    """The link to a printer: as configured, or at `url` (tcp://host:port or a
+    device path) when a simulator stands in for it."""
+    if url is not None:
+        if url.startswith("tcp://"):
+            host, _, port = url.removeprefix("tcp://").rpartition(":")
+            return NetworkLink(host, int(port))
+        return SerialPrinterLink(url, config.serial.baud if config.serial else 19200)
+    if config.usb is not None:
+        usb = config.usb
+        return UsbLink(usb.vendor, usb.product, usb.serial, usb.in_ep, usb.out_ep, usb_backend)
+    if config.tcp is not None:
+        return NetworkLink(config.tcp.host, config.tcp.port)
+    assert config.serial is not None
+    return SerialPrinterLink(config.serial.device, config.serial.baud)
+
+
+def renderer(config: HallConfig, printer: PrinterConfig) -> TicketRenderer:
+    template = config.ticket
+    languages = template.languages or config.hall.languages
+    as_images = [lang for lang in languages if lang not in printer.text_languages]
+    font: Path | None = template.image_font
+    if as_images and not template.image_font.is_file():
+        log.warning(
+            "printer %s: no font %s (ticket.image_font) for %s: those lines are left out; "
+            "`make` installs it (Debian package fonts-tibetan-machine)",
+            printer.id,
+            template.image_font,
+            ", ".join(as_images),
+        )
+        font = None
+    return TicketRenderer(
+        printer.profile,
+        printer.text_languages,
+        font,
+        template.image_font_size,
+        template.number_size,
+    )

@@ -17,9 +17,10 @@ from daemon.config.model import HallConfig
 from daemon.events.zmq_feed import ZmqFeed
 from daemon.hall import Hall
 from daemon.hardware import Hardware
+from daemon.printing import Spooler
 from daemon.router import Router
 from daemon.runtime import DaemonInfo
-from daemon.simulation import link_specs
+from daemon.simulation import link_specs, printer_specs
 from daemon.store.store import Store
 from daemon.tokens import Role, TokenFile
 from devices.bus_device import DeviceContext
@@ -49,20 +50,22 @@ async def run_daemon(config: HallConfig, simulate: bool = False) -> None:
     tokens = TokenFile(config.secrets)
     tokens.ensure_exists()
     with contextlib.ExitStack() as closing:
-        link_urls: dict[str, str] = {}
+        simulated = None
         if simulate:
             simulated = SimulatedHall(
-                link_specs(config), config.storage.path.parent / "sim", default_endpoint()
+                link_specs(config),
+                config.storage.path.parent / "sim",
+                default_endpoint(),
+                printers=printer_specs(config),
             )
             simulated.start()
             closing.callback(simulated.stop)
-            link_urls = simulated.link_urls
         store = Store(config.storage.path, config.hall.id)
         closing.callback(store.close)
         feed = ZmqFeed(config.events.zmq_pub) if config.events.zmq_pub else None
         if feed is not None:
             closing.callback(feed.close)
-        await _run_hall(config, store, feed, tokens, simulate, link_urls)
+        await _run_hall(config, store, feed, tokens, simulated)
 
 
 async def _run_hall(
@@ -70,15 +73,24 @@ async def _run_hall(
     store: Store,
     feed: ZmqFeed | None,
     tokens: TokenFile,
-    simulate: bool,
-    link_urls: dict[str, str],
+    simulated: SimulatedHall | None,
 ) -> None:
     hall = Hall(config, store)
     router = Router(hall)
     context = DeviceContext(
         asyncio.get_running_loop(), hall.now, router.handle, config.texts, config.hall.languages[0]
     )
-    hardware = Hardware(config, context, link_urls)
+    if simulated is not None:
+        hardware = Hardware(
+            config,
+            context,
+            simulated.link_urls,
+            simulated.printer_urls,
+            simulated.usb_backend,
+        )
+    else:
+        hardware = Hardware(config, context)
+    spooler = Spooler(hall, hardware.printers)
     info = DaemonInfo(
         started_at=dt.datetime.now(config.hall.zone), feed=feed, devices=hardware.health
     )
@@ -87,13 +99,14 @@ async def _run_hall(
     lag = asyncio.create_task(info.watch_loop_lag(), name="loop-lag")
     try:
         await hall.start()
-        if simulate:
+        if simulated is not None:
             await _sign_in_a_clerks(hall)
         hardware.start()
         router.start(hardware)
+        spooler.start()
         server = EmbeddedServer(
             uvicorn.Config(
-                create_app(hall, tokens, info),
+                create_app(hall, tokens, info, spooler),
                 host=config.api.host,
                 port=config.api.port,
                 lifespan="off",
@@ -102,7 +115,7 @@ async def _run_hall(
                 log_level="warning",
             )
         )
-        await _serve(server, info, config, tokens if simulate else None)
+        await _serve(server, info, config, tokens if simulated is not None else None)
     finally:
         lag.cancel()
         await hardware.stop()

@@ -3,10 +3,10 @@ devices on them (the simulators themselves read no config)."""
 
 from __future__ import annotations
 
-from daemon.config.model import HallConfig
-from devices.config import PadConfig
+from daemon.config.model import HallConfig, printers
+from devices.config import BusDeviceConfig, PadConfig
 from devices.models import DEVICE_MODELS
-from simulators.hall import SIMULATORS, DeviceSpec, LinkSpec
+from simulators.hall import SIMULATORS, DeviceSpec, LinkSpec, PrinterSpec
 
 
 class NoSimulator(Exception):
@@ -19,11 +19,23 @@ def link_specs(config: HallConfig) -> list[LinkSpec]:
         devices = []
         for entry in config.devices:
             device = DEVICE_MODELS[entry.model].config_type.model_validate(entry.model_dump())
-            if device.link != link.id:
+            if not isinstance(device, BusDeviceConfig) or device.link != link.id:
                 continue
             if entry.model not in SIMULATORS:
                 raise NoSimulator(f"there is no simulator for {entry.model} (device {entry.id})")
             keys = device.keys if isinstance(device, PadConfig) else 4
             devices.append(DeviceSpec(device.id, entry.model, device.address, keys))
         specs.append(LinkSpec(link.id, link.baud, tuple(devices)))
+    return specs
+
+
+def printer_specs(config: HallConfig) -> list[PrinterSpec]:
+    """A simulated printer for each configured one, on the same kind of link."""
+    specs = []
+    for printer in printers(config):
+        if printer.usb is not None:
+            usb = printer.usb
+            specs.append(PrinterSpec(printer.id, "usb", usb.vendor, usb.product, usb.serial))
+        else:
+            specs.append(PrinterSpec(printer.id, "tcp" if printer.tcp else "serial"))
     return specs

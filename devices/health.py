@@ -40,11 +40,22 @@ class DeviceHealth:
     last_seen: dt.datetime | None = None
     counters: DeviceCounters = field(default_factory=DeviceCounters)
     details: dict[str, Any] = field(default_factory=dict)
+    history: list[Transition] = field(default_factory=list)  # the latest, oldest first
+
+
+@dataclass(frozen=True)
+class Transition:
+    at: dt.datetime
+    state: DeviceState
+    reason: str | None
+
+
+HISTORY = 20  # transitions kept per device
 
 
 class HealthTracker:
     """One device's health: its state with the reason and since when, logged
-    once per change, and when it was last heard from."""
+    once per change and kept in a short history, and when it was last heard from."""
 
     def __init__(
         self,
@@ -64,6 +75,9 @@ class HealthTracker:
             reason="starting",
             since=clock(),
         )
+        self.health.history.append(
+            Transition(self.health.since, self.health.state, self.health.reason)
+        )
 
     @property
     def state(self) -> DeviceState:
@@ -77,6 +91,8 @@ class HealthTracker:
         self.health.reason = reason
         if changed:
             self.health.since = self._clock()
+            self.health.history.append(Transition(self.health.since, state, reason))
+            del self.health.history[:-HISTORY]
             log.log(
                 logging.INFO if state is DeviceState.ONLINE else logging.WARNING,
                 "device %s is %s%s",

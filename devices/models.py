@@ -16,7 +16,9 @@ from devices.config import (
     WindowScreenConfig,
 )
 from devices.evaluation_pad import EvaluationPad
+from devices.printer_config import PrinterConfig
 from devices.screens import HallDisplay, WindowDisplay
+from devices.ticket_printer import TicketPrinter
 
 
 @dataclass(frozen=True)
@@ -24,8 +26,13 @@ class DeviceModel:
     name: str
     kind: str
     protocol: str  # addresses are unique per protocol on a link
-    config_type: type[BusDeviceConfig]
-    device_type: type[BusDevice]
+    config_type: type[BusDeviceConfig] | type[PrinterConfig]
+    device_type: type[BusDevice] | type[TicketPrinter]
+
+    @property
+    def on_bus(self) -> bool:
+        """Is it a device on an RS-485 link (else it has a connection of its own)?"""
+        return issubclass(self.config_type, BusDeviceConfig)
 
 
 DEVICE_MODELS: dict[str, DeviceModel] = {
@@ -37,5 +44,6 @@ DEVICE_MODELS: dict[str, DeviceModel] = {
         DeviceModel("imm-hall-screen", HallDisplay.kind, "imm", HallScreenConfig, HallDisplay),
         DeviceModel("ff68-keypad", CallerKeypad.kind, "ff68", KeypadConfig, CallerKeypad),
         DeviceModel("ff68-pad", EvaluationPad.kind, "ff68", PadConfig, EvaluationPad),
+        DeviceModel("escpos-printer", TicketPrinter.kind, "escpos", PrinterConfig, TicketPrinter),
     )
 }

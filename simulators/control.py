@@ -25,7 +25,7 @@ from typing import Any, TextIO
 
 import zmq
 
-from simulators.registry import BUS_FAULTS, SimRegistry
+from simulators.registry import BUS_FAULTS, PRINTER_FAULTS, SimRegistry
 from simulators.rs485.devices import KEYS
 
 __all__ = [
@@ -50,6 +50,7 @@ DEFAULT_TIMEOUT = 3.0
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NO_ANSWER = 0, 1, 2, 3
 
 DEVICE_FAULTS = ("silent", "garble", "split", "ok")
+PRINTER = "printer"
 
 
 class ControlError(Exception):
@@ -249,12 +250,16 @@ def _parser() -> argparse.ArgumentParser:
     rate = verbs.add_parser("rate", parents=[common], help="rate on an evaluation pad")
     rate.add_argument("pad")
     rate.add_argument("level", help="1 (非常满意) to 5 (非常不满意)")
-    show = verbs.add_parser("show", parents=[common], help="what a device shows now")
+    show = verbs.add_parser(
+        "show", parents=[common], help="what a device shows now; a printer's last ticket"
+    )
     show.add_argument("target", metavar="DEVICE")
     fault = verbs.add_parser("fault", parents=[common], help="inject or clear a fault")
     fault.add_argument("target", metavar="DEVICE|BUS")
     fault.add_argument(
-        "kind", help=f"device: {', '.join(DEVICE_FAULTS)}; bus: {', '.join(BUS_FAULTS)}"
+        "kind",
+        help=f"device: {', '.join(DEVICE_FAULTS)}; bus: {', '.join(BUS_FAULTS)}; "
+        f"printer: {', '.join(PRINTER_FAULTS)}",
     )
     return parser
 
@@ -305,6 +310,7 @@ def _table(rows: list[list[str]]) -> str:
 
 def _human(verb: str, answer: dict[str, Any]) -> str:
     if verb == "list":
+        listed = answer.get("devices", [])
         devices = [["DEVICE", "KIND", "MODEL", "BUS", "ADDRESS", "FAULTS"]] + [
             [
                 str(d["id"]),
@@ -312,15 +318,22 @@ def _human(verb: str, answer: dict[str, Any]) -> str:
                 str(d["model"]),
                 str(d.get("bus") or "-"),
                 str(d.get("address", "-")),
-                ",".join(d.get("faults") or []) or "-",
+                _faults(d),
             ]
-            for d in answer.get("devices", [])
+            for d in listed
+            if d["kind"] != PRINTER
+        ]
+        printers = [["PRINTER", "MODEL", "LINK", "WHERE", "PAPER", "FAULTS"]] + [
+            [*(str(d[key]) for key in ("id", "model", "link", "where", "paper")), _faults(d)]
+            for d in listed
+            if d["kind"] == PRINTER
         ]
         buses = [["BUS", "PATH", "PLUGGED", "DEVICES"]] + [
             [str(b["id"]), str(b["path"]), "yes" if b["plugged"] else "NO", str(len(b["devices"]))]
             for b in answer.get("buses", [])
         ]
-        return f"{_table(devices)}\n\n{_table(buses)}"
+        tables = [devices] + ([printers] if len(printers) > 1 else []) + [buses]
+        return "\n\n".join(_table(table) for table in tables)
     if verb == "press":
         digits = "".join(str(d) for d in answer.get("digits", []))
         text = f"{answer['device']}: pressed {answer['key']}" + (f" {digits}" if digits else "")
@@ -333,8 +346,31 @@ def _human(verb: str, answer: dict[str, Any]) -> str:
             return f"{answer['target']}: {'plugged in' if answer['plugged'] else 'unplugged'}"
         return f"{answer['target']}: faults {', '.join(answer['faults']) or 'none'}"
     if verb == "show":
-        return "\n".join(_lines(answer.get("state", {})))
+        state = answer.get("state", {})
+        if state.get("kind") == PRINTER:
+            return _printer(state)
+        return "\n".join(_lines(state))
     return json.dumps(answer, ensure_ascii=False)
+
+
+def _faults(described: dict[str, Any]) -> str:
+    return ",".join(described.get("faults") or []) or "-"
+
+
+def _printer(state: dict[str, Any]) -> str:
+    """A printer's state in a few lines, then its last ticket as printed."""
+    counters = state.get("counters", {})
+    lines = [
+        f"{state['id']}: {state['model']} printer on {state['link']} {state['where']}",
+        f"paper {state['paper']}, cover {state['cover']}, cutter {state['cutter']}, "
+        f"faults {', '.join(state.get('faults') or []) or 'none'}",
+        ", ".join(f"{name} {value}" for name, value in counters.items()),
+    ]
+    ticket = state.get("ticket")
+    if ticket is None:
+        return "\n".join([*lines, "no ticket printed yet"])
+    title = "last ticket:" if ticket["cut"] else "last ticket (not cut yet):"
+    return "\n".join([*lines, title, *("  " + line for line in ticket["printout"])])
 
 
 def _lines(state: dict[str, Any], prefix: str = "") -> list[str]:

@@ -1,14 +1,23 @@
 """A whole simulated hall: a simulated bus behind every link, the device
-simulators on them, and the control endpoint that drives them."""
+simulators on them, the ticket printers, and the control endpoint that drives them."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from drivers.imm.codec import Selector
 from simulators.control import ControlServer
+from simulators.escpos import (
+    PrinterLink,
+    SerialPrinterLink,
+    SimulatedPrinter,
+    SimulatedUsbBackend,
+    TcpPrinterLink,
+)
+from simulators.escpos.usb import PRODUCT_ID, VENDOR_ID
 from simulators.registry import SimRegistry
 from simulators.rs485.bus import SimulatedBus
 from simulators.rs485.devices import KeypadSim, PadSim, ScreenSim
@@ -30,6 +39,17 @@ class LinkSpec:
     devices: tuple[DeviceSpec, ...]
 
 
+@dataclass(frozen=True)
+class PrinterSpec:
+    """A ticket printer; ``serial`` is its USB serial number string (USB only)."""
+
+    id: str
+    link: Literal["usb", "tcp", "serial"]
+    vendor: int = VENDOR_ID
+    product: int = PRODUCT_ID
+    serial: str | None = None
+
+
 SIMULATORS: dict[str, Callable[[DeviceSpec], BusDevice]] = {
     "ff68-keypad": lambda spec: KeypadSim(spec.id, spec.address),
     "ff68-pad": lambda spec: PadSim(spec.id, spec.address, keys=spec.keys),
@@ -39,9 +59,20 @@ SIMULATORS: dict[str, Callable[[DeviceSpec], BusDevice]] = {
 
 
 class SimulatedHall:
-    def __init__(self, links: Sequence[LinkSpec], folder: Path, control: str | None) -> None:
-        """Buses appear as symlinks in `folder`; `control` is the control endpoint
-        (None: no endpoint, for tests that drive the simulators directly)."""
+    def __init__(
+        self,
+        links: Sequence[LinkSpec],
+        folder: Path,
+        control: str | None,
+        *,
+        printers: Sequence[PrinterSpec] = (),
+    ) -> None:
+        """Buses and serial printers appear as symlinks in `folder`; `control` is the
+        control endpoint (None: no endpoint, for tests that drive the simulators directly).
+
+        All USB printers share one pyusb backend, `usb_backend`; TCP printers listen
+        on free loopback ports chosen at `start` (see `printer_urls`).
+        """
         self.registry = SimRegistry()
         self.link_urls: dict[str, str] = {}
         folder.mkdir(parents=True, exist_ok=True)
@@ -51,19 +82,57 @@ class SimulatedHall:
                 bus.add(SIMULATORS[spec.model](spec))
             self.registry.add_bus(bus)
             self.link_urls[link.id] = str(folder / link.id)
+        self.usb_backend = (
+            SimulatedUsbBackend() if any(spec.link == "usb" for spec in printers) else None
+        )
+        for spec in printers:
+            self.registry.add_printer(self._printer_link(spec, folder))
         self.control = ControlServer(self.registry, control) if control is not None else None
+
+    def _printer_link(self, spec: PrinterSpec, folder: Path) -> PrinterLink:
+        printer = SimulatedPrinter(spec.id)
+        if spec.link == "usb":
+            assert self.usb_backend is not None
+            return self.usb_backend.add(printer, spec.vendor, spec.product, spec.serial)
+        if spec.link == "tcp":
+            return TcpPrinterLink(printer)
+        if spec.link == "serial":
+            return SerialPrinterLink(printer, folder / spec.id)
+        raise ValueError(f"printer {spec.id!r}: unknown link {spec.link!r} (usb, tcp, serial)")
 
     def start(self) -> None:
         for bus in self.registry.buses:
             bus.start()
+        for printer in self.registry.printers:
+            printer.start()
         if self.control is not None:
             self.control.start()
 
     def stop(self) -> None:
         if self.control is not None:
             self.control.stop()
+        for printer in self.registry.printers:
+            printer.stop()
         for bus in self.registry.buses:
             bus.stop()
+
+    @property
+    def printer_urls(self) -> dict[str, str]:
+        """Where the host finds each TCP printer (``tcp://127.0.0.1:PORT``, once started)
+        and serial printer (its pty symlink); USB printers are on `usb_backend`."""
+        urls: dict[str, str] = {}
+        for link in self.registry.printers:
+            if isinstance(link, TcpPrinterLink) and link.port:
+                urls[link.id] = link.url
+            elif isinstance(link, SerialPrinterLink):
+                urls[link.id] = str(link.path)
+        return urls
+
+    def printer(self, printer_id: str) -> SimulatedPrinter:
+        for link in self.registry.printers:
+            if link.id == printer_id:
+                return link.printer
+        raise KeyError(printer_id)
 
     def device(self, device_id: str) -> BusDevice:
         for device, _ in self.registry.devices():

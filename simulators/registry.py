@@ -1,4 +1,4 @@
-"""The simulated buses and devices a control endpoint answers for, and its verbs.
+"""The simulated buses, devices and printers a control endpoint answers for, and its verbs.
 
 A request is a JSON object ``{"verb": VERB, ...arguments}``; the answer is a
 JSON object with ``"ok": true`` and the verb's result, or ``"ok": false`` and
@@ -7,14 +7,17 @@ bad request cannot take the simulators down.
 
 Verbs (DESIGN.md "Simulator control"):
 
-- ``list``: every device (id, kind, model, bus, link, address, faults) and bus.
+- ``list``: every device (id, kind, model, bus, link, address, faults) and bus;
+  printers are devices of kind ``printer`` with ``link`` (usb, tcp, serial),
+  ``where`` (vendor:product, tcp:// URL or pty path), ``paper`` and faults.
 - ``press`` ``keypad`` ``key`` [``digits``]: a keypad key; digits as a string
   of decimal digits ("12"), a whole number or a list of 0-9.
 - ``rate`` ``pad`` ``level``: level 1 (非常满意) to 5 (非常不满意).
-- ``show`` ``target``: a device's or a bus's snapshot (``device`` is accepted
-  for ``target``).
+- ``show`` ``target``: a device's, a printer's (with its last ticket) or a
+  bus's snapshot (``device`` is accepted for ``target``).
 - ``fault`` ``target`` ``kind``: silent, garble, split or ok on a device;
-  unplug or ok (plug back in) on a bus.
+  unplug or ok (plug back in) on a bus; paper-near, paper-out, cover-open,
+  cutter-error, unplug, off or ok on a printer.
 """
 
 from __future__ import annotations
@@ -24,11 +27,13 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from simulators.escpos.link import PrinterLink
+from simulators.escpos.printer import FAULTS as PRINTER_FAULTS
 from simulators.rs485.bus import SimulatedBus
 from simulators.rs485.devices import LEVELS, KeypadSim, PadSim
 from simulators.rs485.port import FAULT_OK, BusDevice
 
-__all__ = ["BUS_FAULTS", "VERBS", "RequestError", "SimRegistry"]
+__all__ = ["BUS_FAULTS", "PRINTER_FAULTS", "VERBS", "RequestError", "SimRegistry"]
 
 log = logging.getLogger(__name__)
 
@@ -85,10 +90,11 @@ def _level(value: object) -> int:
 
 
 class SimRegistry:
-    """Buses and their devices, looked up by id for the control verbs."""
+    """Buses and their devices, and printers, looked up by id for the control verbs."""
 
     def __init__(self) -> None:
         self._buses: list[SimulatedBus] = []
+        self._printers: list[PrinterLink] = []
         self._lock = threading.Lock()
         self._verbs: dict[str, Callable[[dict[str, Any]], Answer]] = {
             "list": self._list,
@@ -105,25 +111,44 @@ class SimRegistry:
             self._buses.append(bus)
         return bus
 
+    def add_printer(self, link: PrinterLink) -> PrinterLink:
+        """Register a printer by its link; ValueError if a printer, device or bus has its id."""
+        taken = {d.id for d, _ in self.devices()} | {b.name for b in self.buses}
+        with self._lock:
+            if link.id in taken or any(other.id == link.id for other in self._printers):
+                raise ValueError(f"a simulator named {link.id!r} is registered already")
+            self._printers.append(link)
+        return link
+
     @property
     def buses(self) -> tuple[SimulatedBus, ...]:
         with self._lock:
             return tuple(self._buses)
 
+    @property
+    def printers(self) -> tuple[PrinterLink, ...]:
+        with self._lock:
+            return tuple(self._printers)
+
     def devices(self) -> list[tuple[BusDevice, SimulatedBus]]:
         return [(device, bus) for bus in self.buses for device in bus.devices]
 
-    def find(self, target: str) -> BusDevice | SimulatedBus:
-        """The device or bus called ``target``; RequestError if none or several are."""
-        found: list[BusDevice | SimulatedBus] = [
+    def find(self, target: str) -> BusDevice | SimulatedBus | PrinterLink:
+        """The device, printer or bus called ``target``; RequestError if none or several are."""
+        found: list[BusDevice | SimulatedBus | PrinterLink] = [
             device for device, _ in self.devices() if device.id == target
         ]
+        found += [printer for printer in self.printers if printer.id == target]
         found += [bus for bus in self.buses if bus.name == target]
         if len(found) == 1:
             return found[0]
         if found:
             raise RequestError(f"{target!r} names {len(found)} simulators; ids must be unique")
-        names = sorted([d.id for d, _ in self.devices()] + [b.name for b in self.buses])
+        names = sorted(
+            [d.id for d, _ in self.devices()]
+            + [p.id for p in self.printers]
+            + [b.name for b in self.buses]
+        )
         shown = ", ".join(names[:NAMES_SHOWN]) + (", ..." if len(names) > NAMES_SHOWN else "")
         raise RequestError(f"no simulated device or bus {target!r} (known: {shown or 'none'})")
 
@@ -148,7 +173,8 @@ class SimRegistry:
         return {
             "devices": [
                 {**device.describe(), "link": str(bus.path)} for device, bus in self.devices()
-            ],
+            ]
+            + [printer.describe() for printer in self.printers],
             "buses": [bus.describe() for bus in self.buses],
         }
 
@@ -180,13 +206,16 @@ class SimRegistry:
     def _show(self, args: dict[str, Any]) -> Answer:
         found = self.find(_text(args, "show", "target", "device"))
         return {
-            "target": found.id if isinstance(found, BusDevice) else found.name,
+            "target": found.name if isinstance(found, SimulatedBus) else found.id,
             "state": found.snapshot(),
         }
 
     def _fault(self, args: dict[str, Any]) -> Answer:
         found = self.find(_text(args, "fault", "target", "device"))
         kind = _text(args, "fault", "kind")
+        if isinstance(found, PrinterLink):
+            found.printer.set_fault(kind)
+            return {"target": found.id, "kind": kind, "faults": sorted(found.printer.faults)}
         if isinstance(found, SimulatedBus):
             if kind == FAULT_UNPLUG:
                 found.unplug()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -107,3 +109,14 @@ def clock() -> Clock:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+async def until(check: Callable[[], Any], timeout: float = 5.0, what: str = "") -> Any:
+    """Wait until `check()` is truthy; its value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what or check}")

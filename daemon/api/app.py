@@ -9,6 +9,7 @@ from daemon.api import errors
 from daemon.api.routes import reading, tickets, windows
 from daemon.hall import Hall
 from daemon.metrics import HallMetrics
+from daemon.printing import Spooler
 from daemon.runtime import DaemonInfo
 from daemon.tokens import TokenFile
 
@@ -26,7 +27,9 @@ the operation now, 422 that the request names something invalid.
 """
 
 
-def create_app(hall: Hall, tokens: TokenFile, info: DaemonInfo) -> FastAPI:
+def create_app(
+    hall: Hall, tokens: TokenFile, info: DaemonInfo, spooler: Spooler | None = None
+) -> FastAPI:
     app = FastAPIOffline(
         title="hallkeeper",
         version=info.version,
@@ -39,6 +42,7 @@ def create_app(hall: Hall, tokens: TokenFile, info: DaemonInfo) -> FastAPI:
         ],
     )
     app.state.hall = hall
+    app.state.spooler = spooler
     app.state.tokens = tokens
     app.state.info = info
     app.state.metrics = HallMetrics(hall, info)

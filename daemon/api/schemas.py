@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from daemon.queue.model import Priority, TicketState, WindowStatus
+from daemon.queue.model import PrintState, Priority, TicketState, WindowStatus
 from devices.health import DeviceHealth
 
 
@@ -32,6 +32,15 @@ class IssueRequest(Body):
         json_schema_extra={
             "examples": [{"service": "social-security"}, {"service": "tax", "priority": "elderly"}]
         },
+    )
+
+
+class ReprintRequest(Body):
+    kiosk: str | None = Field(
+        default=None, max_length=64, description="Kiosk to print on; the ticket's own if omitted."
+    )
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{}, {"kiosk": "kiosk-2"}]}
     )
 
 
@@ -132,6 +141,10 @@ class TicketOut(BaseModel):
     recalls: int
     case_number: str | None
     rated: bool
+    print_state: PrintState | None = Field(
+        description="For a kiosk's ticket: queued (still printing), printed, or failed "
+        "(the ticket is valid; an admin can reprint it)."
+    )
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -147,7 +160,7 @@ class TicketOut(BaseModel):
                     "issued_at": "2026-11-26T09:01:12.345+08:00",
                     "state_since": "2026-11-26T09:01:12.345+08:00",
                     "waiting_ahead": 3,
-                    "kiosk": None,
+                    "kiosk": "kiosk-1",
                     "window": None,
                     "target_window": None,
                     "clerk": None,
@@ -155,6 +168,7 @@ class TicketOut(BaseModel):
                     "recalls": 0,
                     "case_number": None,
                     "rated": False,
+                    "print_state": "printed",
                 }
             ]
         }

@@ -30,6 +30,7 @@ def ticket_out(config: HallConfig, ticket: Ticket) -> TicketOut:
         recalls=ticket.recalls,
         case_number=ticket.case_number,
         rated=ticket.rated,
+        print_state=ticket.print_state,
     )
 
 

@@ -10,17 +10,26 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 _API_LINE = re.compile(r"API\s+(http://\S+)/api/v1")
 
 
 class DaemonProcess:
-    """`hallkeeper run --config FILE` started, waited for, and stopped or killed."""
+    """`hallkeeper run --config FILE [ARGS]` started, waited for, and stopped or killed."""
 
-    def __init__(self, config: Path, startup_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        config: Path,
+        startup_timeout: float = 30.0,
+        args: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.config = config
         self.startup_timeout = startup_timeout
+        self.args = list(args)
+        self.env = dict(env or {})
         self.process: subprocess.Popen[str] | None = None
         self.base_url = ""
         self.output: list[str] = []
@@ -30,11 +39,11 @@ class DaemonProcess:
     def start(self) -> DaemonProcess:
         self.output = []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "daemon.cli", "run", "--config", str(self.config)],
+            [sys.executable, "-m", "daemon.cli", "run", "--config", str(self.config), *self.args],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
         )
         # read all along, so a chatty daemon never blocks on a full pipe
         self._reader = threading.Thread(target=self._read, daemon=True)

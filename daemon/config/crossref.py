@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from daemon.config.model import HallConfig
 from daemon.config.problems import Problem, problems_from_validation
 from devices.models import DEVICE_MODELS
+from devices.printer_config import PrinterConfig
 
 
 def cross_check(cfg: HallConfig) -> list[Problem]:
@@ -22,6 +23,7 @@ def cross_check(cfg: HallConfig) -> list[Problem]:
         *_unique(cfg.links, "links", "id", lambda link: link.id),
         *_unique(cfg.devices, "devices", "id", lambda d: d.id),
         *_languages(cfg),
+        *_ticket_languages(cfg),
         *_window_references(cfg),
         *_devices(cfg),
     ]
@@ -90,6 +92,7 @@ def _window_references(cfg: HallConfig) -> Iterator[Problem]:
 def _devices(cfg: HallConfig) -> Iterator[Problem]:
     links = {link.id for link in cfg.links}
     addresses: dict[tuple[str, str, int], int] = {}
+    kiosks: dict[str, int] = {}
     for i, entry in enumerate(cfg.devices):
         model = DEVICE_MODELS.get(entry.model)
         if model is None:
@@ -102,6 +105,14 @@ def _devices(cfg: HallConfig) -> Iterator[Problem]:
             device = model.config_type.model_validate(entry.model_dump())
         except ValidationError as exc:
             yield from problems_from_validation(exc, prefix=("devices", i))
+            continue
+        if isinstance(device, PrinterConfig):
+            if device.kiosk in kiosks:
+                yield Problem(
+                    ("devices", i, "kiosk"),
+                    f"kiosk {device.kiosk} already has a printer: devices[{kiosks[device.kiosk]}]",
+                )
+            kiosks.setdefault(device.kiosk, i)
             continue
         if device.link not in links:
             yield Problem(("devices", i, "link"), f"no link has id {device.link!r}")
@@ -118,6 +129,12 @@ def _devices(cfg: HallConfig) -> Iterator[Problem]:
             yield Problem(("devices", i, "window"), f"there is no window {window}")
         if model.protocol == "imm":
             yield from _screen_language(cfg, i, getattr(device, "language", None))
+
+
+def _ticket_languages(cfg: HallConfig) -> Iterator[Problem]:
+    for i, language in enumerate(cfg.ticket.languages or ()):
+        if language not in cfg.hall.languages:
+            yield Problem(("ticket", "languages", i), f"{language!r} is not one of hall.languages")
 
 
 def _screen_language(cfg: HallConfig, index: int, language: str | None) -> Iterator[Problem]:

@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from devices.config import LanguageTag, Names, Slug, Strict, Text, Texts
+from devices.models import DEVICE_MODELS
+from devices.printer_config import PrinterConfig, TicketTemplate
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -196,6 +198,9 @@ class HallConfig(Strict):
     links: list[Link] = Field(default_factory=list)
     devices: list[DeviceEntry] = Field(default_factory=list)
     texts: Texts = Field(default_factory=Texts, description="What screens show, per language.")
+    ticket: TicketTemplate = Field(
+        default_factory=TicketTemplate, description="What kiosk tickets say."
+    )
     api: Api = Api()
     events: Events = Events()
     storage: Storage
@@ -212,3 +217,12 @@ class HallConfig(Strict):
     @cached_property
     def staff_by_id(self) -> dict[str, StaffMember]:
         return {s.id: s for s in self.staff}
+
+
+def printers(config: HallConfig) -> list[PrinterConfig]:
+    """The kiosk printers among the devices (the config is checked already)."""
+    return [
+        PrinterConfig.model_validate(entry.model_dump())
+        for entry in config.devices
+        if (model := DEVICE_MODELS.get(entry.model)) and model.config_type is PrinterConfig
+    ]

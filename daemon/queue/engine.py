@@ -24,6 +24,7 @@ from daemon.queue.model import (
     CallKind,
     CallOutcome,
     DomainEvent,
+    PrintState,
     Priority,
     Rating,
     Ticket,
@@ -131,7 +132,9 @@ class QueueEngine:
         service_id: str,
         priority: Priority | None = None,
         kiosk: str | None = None,
+        spool: bool = False,
     ) -> Outcome[Ticket]:
+        """`spool`: the kiosk prints it; the job is stored with the ticket."""
         service = self._service(service_id)
         local = now.astimezone(self.config.hall.zone)
         if not service.is_open(local):
@@ -157,6 +160,7 @@ class QueueEngine:
             state_since=now,
             waiting_ahead=ahead,
             kiosk=kiosk,
+            print_state=PrintState.QUEUED if spool else None,
         )
         plan = _Plan(state)
         plan.put(ticket)
@@ -171,6 +175,47 @@ class QueueEngine:
             kiosk=kiosk,
         )
         return Outcome(ticket, plan.done())
+
+    def print_done(
+        self,
+        state: QueueState,
+        now: dt.datetime,
+        code: str,
+        printer: str,
+        failure: str | None = None,
+    ) -> Outcome[Ticket]:
+        """The kiosk's printer printed the ticket, or failed to (`failure`
+        says why). A failed print leaves the ticket valid in its queue."""
+        ticket = self._ticket(state, code)
+        plan = _Plan(state)
+        if failure is None:
+            done = replace(ticket, print_state=PrintState.PRINTED)
+            plan.event("ticket.printed", now, ticket=code, kiosk=ticket.kiosk, printer=printer)
+        else:
+            done = replace(ticket, print_state=PrintState.FAILED)
+            plan.event(
+                "ticket.print_failed",
+                now,
+                ticket=code,
+                kiosk=ticket.kiosk,
+                printer=printer,
+                reason=failure,
+            )
+        plan.put(done)
+        return Outcome(done, plan.done())
+
+    def reprint(
+        self, state: QueueState, now: dt.datetime, code: str, kiosk: str
+    ) -> Outcome[Ticket]:
+        """Spool an open ticket again, on `kiosk`'s printer."""
+        ticket = self._ticket(state, code)
+        if ticket.state not in OPEN:
+            raise errors.TicketStateConflict(code, ticket.state, "reprinted")
+        plan = _Plan(state)
+        spooled = replace(ticket, kiosk=kiosk, print_state=PrintState.QUEUED)
+        plan.put(spooled)
+        plan.event("ticket.reprint", now, ticket=code, kiosk=kiosk)
+        return Outcome(spooled, plan.done())
 
     def cancel(self, state: QueueState, now: dt.datetime, code: str) -> Outcome[Ticket]:
         ticket = self._ticket(state, code)

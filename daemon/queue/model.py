@@ -29,6 +29,14 @@ AT_WINDOW = frozenset({TicketState.CALLED, TicketState.SERVING})
 OPEN = QUEUED | AT_WINDOW | {TicketState.HELD}
 
 
+class PrintState(StrEnum):
+    """A kiosk ticket's paper: spooled for its printer, printed, or failed."""
+
+    QUEUED = "queued"
+    PRINTED = "printed"
+    FAILED = "failed"
+
+
 class Priority(StrEnum):
     """Green-channel reasons (绿色通道) that put a ticket ahead of normal ones."""
 
@@ -89,6 +97,7 @@ class Ticket:
     recalls: int = 0
     case_number: str | None = None
     rated: bool = False
+    print_state: PrintState | None = None  # None: not printed by hallkeeper
 
     @property
     def key(self) -> tuple[dt.date, str]:

@@ -87,4 +87,9 @@ MIGRATIONS: list[str] = [
         body TEXT NOT NULL
     );
     """,
+    # 2: kiosk tickets remember their paper, so spooled jobs survive a restart
+    """
+    ALTER TABLE tickets ADD COLUMN print_state TEXT;
+    CREATE INDEX tickets_to_print ON tickets (print_state) WHERE print_state = 'queued';
+    """,
 ]

@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 
 from simulators.rs485.port import ECHO, SPLIT_PAUSE, BusDevice, Outgoing
 from simulators.rs485.wire import Wire
+from simulators.stable_path import point_path_at, remove_path
 
 __all__ = ["SimulatedBus"]
 
@@ -403,7 +404,7 @@ class SimulatedBus:
             tty.setraw(slave)
             os.set_blocking(master, False)
             name = os.ttyname(slave)
-            self._point_path_at(name)
+            point_path_at(self.path, name)
         except BaseException:
             os.close(master)
             os.close(slave)
@@ -412,28 +413,8 @@ class SimulatedBus:
         # fails with EIO, and the host closing its port is not an unplug.
         self._master, self._slave, self._tty = master, slave, name
 
-    def _point_path_at(self, target: str) -> None:
-        """Make ``path`` a symlink to ``target``, replacing a symlink but nothing else."""
-        if os.path.lexists(self.path) and not self.path.is_symlink():
-            raise FileExistsError(f"{self.path} exists and is not a symlink; not replacing it")
-        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.{id(self)}")
-        os.symlink(target, temporary)
-        try:
-            os.replace(temporary, self.path)
-        except BaseException:
-            os.unlink(temporary)
-            raise
-
-    def _remove_path(self) -> None:
-        """Remove the symlink if it still points at this bus's pty."""
-        try:
-            if self._tty is not None and os.readlink(self.path) == self._tty:
-                os.unlink(self.path)
-        except (FileNotFoundError, OSError):
-            pass
-
     def _close_pty(self) -> None:
-        self._remove_path()
+        remove_path(self.path, self._tty)
         for fd in (self._master, self._slave):
             if fd is not None:
                 os.close(fd)

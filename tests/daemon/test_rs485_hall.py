@@ -26,6 +26,7 @@ from devices.bus_device import DeviceContext
 from drivers.bus import Endpoint
 from simulators.hall import SimulatedHall
 from simulators.rs485.devices import KeypadSim, PadSim, ScreenSim
+from tests.conftest import until
 
 pytestmark = pytest.mark.anyio
 DUPLICATE_WINDOW = Endpoint.__dataclass_fields__["duplicate_window"].default
@@ -94,17 +95,6 @@ class RunningHall:
         from dataclasses import asdict
 
         return [asdict(h) for h in self.hardware.health()]
-
-
-async def until(check: Callable[[], Any], timeout: float = 5.0, what: str = "") -> Any:
-    """Wait until `check()` is truthy; its value."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what or check}")
 
 
 @pytest.fixture

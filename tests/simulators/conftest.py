@@ -1,4 +1,4 @@
-"""Every simulator test must leave no bus or control thread running."""
+"""Every simulator test must leave no bus, printer or control thread running."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-SIMULATOR_THREADS = ("sim-bus-", "sim-control")
+SIMULATOR_THREADS = ("sim-bus-", "sim-printer-", "sim-control")
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,5 @@
-"""The simulator control endpoint end to end: verbs over ZeroMQ, errors, and `hallkeeper sim`."""
+"""The simulator control endpoint end to end: verbs over ZeroMQ, errors, `hallkeeper sim`,
+and printers."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 import serial
 import zmq
+from escpos.printer import Usb
 
 from drivers.ff68 import codec as ff68
 from drivers.imm import codec as imm
@@ -25,8 +27,10 @@ from simulators.control import (
     request,
     sim_command,
 )
+from simulators.hall import PrinterSpec, SimulatedHall
 from simulators.registry import SimRegistry
 from simulators.rs485 import KeypadSim, PadSim, ScreenSim, SimulatedBus
+from tests.simulators.escpos.conftest import PROFILE, TICKET_PRINTOUT, print_ticket
 from tests.simulators.rs485.conftest import Host, wait_for
 
 
@@ -323,3 +327,127 @@ def test_hallkeeper_sim_passes_its_options_through(
     assert {d["id"] for d in json.loads(capsys.readouterr().out)["devices"]} >= {"kp-1"}
     assert main(["sim", "--help"]) == 0
     assert "fault" in capsys.readouterr().out
+
+
+# --- printers -------------------------------------------------------------------------
+
+
+@dataclass
+class PrinterHall:
+    endpoint: str
+    sim: SimulatedHall
+
+
+@pytest.fixture
+def printer_hall(tmp_path: Path) -> Iterator[PrinterHall]:
+    """A hall with a USB, a TCP and a serial printer and a control endpoint."""
+    sim = SimulatedHall(
+        [],
+        tmp_path / "sim",
+        "tcp://127.0.0.1:*",
+        printers=[
+            PrinterSpec("kiosk-1", "usb"),
+            PrinterSpec("kiosk-2", "tcp"),
+            PrinterSpec("kiosk-3", "serial"),
+        ],
+    )
+    sim.start()
+    assert sim.control is not None
+    try:
+        yield PrinterHall(sim.control.endpoint, sim)
+    finally:
+        sim.stop()
+
+
+def usb_printer(hall: PrinterHall) -> Usb:
+    return Usb(0x0416, 0x5011, usb_args={"backend": hall.sim.usb_backend}, profile=PROFILE)
+
+
+def test_sim_list_shows_printers_with_their_links(printer_hall: PrinterHall) -> None:
+    urls = printer_hall.sim.printer_urls
+    answer = request(printer_hall.endpoint, "list")
+    printers = {d["id"]: d for d in answer["devices"]}
+    assert printers["kiosk-1"] == {
+        "id": "kiosk-1",
+        "kind": "printer",
+        "model": "escpos",
+        "link": "usb",
+        "where": "0416:5011",
+        "paper": "ok",
+        "faults": [],
+    }
+    assert (printers["kiosk-2"]["link"], printers["kiosk-2"]["where"]) == ("tcp", urls["kiosk-2"])
+    assert (printers["kiosk-3"]["link"], printers["kiosk-3"]["where"]) == (
+        "serial",
+        urls["kiosk-3"],
+    )
+
+    code, out, _ = run("--control", printer_hall.endpoint, "list")
+    assert code == 0
+    rows = [line.split() for line in out.splitlines()]
+    assert ["PRINTER", "MODEL", "LINK", "WHERE", "PAPER", "FAULTS"] in rows
+    assert ["kiosk-1", "escpos", "usb", "0416:5011", "ok", "-"] in rows
+    assert ["kiosk-2", "escpos", "tcp", urls["kiosk-2"], "ok", "-"] in rows
+
+
+def test_sim_show_prints_the_last_ticket(printer_hall: PrinterHall) -> None:
+    code, out, _ = run("--control", printer_hall.endpoint, "show", "kiosk-1")
+    assert code == 0 and "no ticket printed yet" in out
+    escpos = usb_printer(printer_hall)
+    try:
+        print_ticket(escpos)
+    finally:
+        escpos.close()
+    code, out, _ = run("--control", printer_hall.endpoint, "show", "kiosk-1")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "kiosk-1: escpos printer on usb 0416:5011"
+    assert lines[1] == "paper ok, cover closed, cutter ok, faults none"
+    assert lines[lines.index("last ticket:") + 1 :] == ["  " + line for line in TICKET_PRINTOUT]
+
+    code, out, _ = run("--control", printer_hall.endpoint, "--json", "show", "kiosk-1")
+    ticket = json.loads(out)["state"]["ticket"]
+    assert ticket["lines"] == ["A001", "社保", "ahead of you: 3"]
+    assert ticket["qr"] == ["https://hall.example/t/A001"]
+    assert ticket["images"] == [{"width": 64, "height": 16}]
+    assert ticket["cut"] is True
+
+
+def test_sim_fault_on_a_printer_changes_what_it_answers(printer_hall: PrinterHall) -> None:
+    escpos = usb_printer(printer_hall)
+    try:
+        code, out, _ = run("--control", printer_hall.endpoint, "fault", "kiosk-1", "paper-out")
+        assert (code, out.strip()) == (0, "kiosk-1: faults paper-out")
+        assert bytes(escpos.query_status(b"\x10\x04\x04")) == b"\x7e"
+        code, out, _ = run("--control", printer_hall.endpoint, "fault", "kiosk-1", "ok")
+        assert (code, out.strip()) == (0, "kiosk-1: faults none")
+        assert bytes(escpos.query_status(b"\x10\x04\x04")) == b"\x12"
+    finally:
+        escpos.close()
+    answer = request(printer_hall.endpoint, "fault", target="kiosk-3", kind="unplug")
+    assert answer == {"ok": True, "target": "kiosk-3", "kind": "unplug", "faults": ["unplug"]}
+    assert wait_for(lambda: not Path(printer_hall.sim.printer_urls["kiosk-3"]).exists())
+
+
+@pytest.mark.parametrize(
+    ("verb", "args", "error"),
+    [
+        ("fault", {"target": "kiosk-1", "kind": "garble"}, "supported: paper-near, paper-out"),
+        ("press", {"keypad": "kiosk-1", "key": "call"}, "'kiosk-1' is a printer, not a keypad"),
+        ("show", {"target": "kiosk-9"}, "kiosk-1, kiosk-2, kiosk-3"),
+    ],
+)
+def test_printer_errors_come_back_as_answers(
+    printer_hall: PrinterHall, verb: str, args: dict[str, object], error: str
+) -> None:
+    answer = request(printer_hall.endpoint, verb, **args)
+    assert answer["ok"] is False and error in answer["error"]
+
+
+def test_sim_fault_help_names_the_printer_faults(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # no line breaks inside the list
+    assert run("fault", "--help")[0] == 0
+    help_text = capsys.readouterr().out
+    assert "printer: paper-near, paper-out, cover-open, cutter-error, unplug, off, ok" in help_text

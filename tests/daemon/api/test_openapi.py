@@ -75,6 +75,7 @@ def body_operations() -> list[tuple[str, str]]:
     # every POST with a JSON body, as the app defines them today
     return [
         ("post", f"{V1}/tickets"),
+        ("post", f"{V1}/tickets/{{code}}/reprint"),
         ("post", f"{V1}/windows/{{window}}/call"),
         ("post", f"{V1}/windows/{{window}}/callback"),
         ("post", f"{V1}/windows/{{window}}/complete"),

@@ -11,7 +11,15 @@ import pytest
 from daemon.config.model import HallConfig
 from daemon.queue import errors
 from daemon.queue.engine import Outcome, QueueEngine, service_seconds
-from daemon.queue.model import Call, CallKind, CallOutcome, Priority, TicketState, WindowStatus
+from daemon.queue.model import (
+    Call,
+    CallKind,
+    CallOutcome,
+    PrintState,
+    Priority,
+    TicketState,
+    WindowStatus,
+)
 from daemon.queue.state import QueueState
 from tests.conftest import Clock
 
@@ -467,3 +475,45 @@ def test_each_stay_at_a_window_is_a_call_with_its_outcome(hall: Hall) -> None:
         (2, 2, "tax", CallOutcome.NO_SHOW),
     ]
     assert ticket.code not in hall.state.open_calls
+
+
+def test_a_pad_rates_the_ticket_it_was_prompted_for(hall: Hall) -> None:
+    first = hall.do("issue", "social").code
+    second = hall.do("issue", "social").code
+    hall.do("call_next", 1)
+    hall.do("call_next", 1)  # completes the first; the pad was prompted for it
+    rating = hall.do("rate", 1, 2, "pad-1", None, first)
+    assert rating.ticket == first
+    assert hall.ticket(first).rated and not hall.ticket(second).rated
+    hall.refused(errors.TicketStateConflict, "rate", 2, 2, "pad-2", None, second)
+
+
+# -- printing ------------------------------------------------------------------------
+
+
+def test_a_kiosk_ticket_is_spooled_with_the_ticket(hall: Hall) -> None:
+    spooled = hall.do("issue", "social", None, "kiosk-1", True)
+    assert spooled.print_state is PrintState.QUEUED
+    assert hall.do("issue", "social").print_state is None
+
+
+def test_a_print_result_is_stored_and_a_failure_keeps_the_ticket(hall: Hall) -> None:
+    ok = hall.do("issue", "social", None, "kiosk-1", True).code
+    failed = hall.do("issue", "social", None, "kiosk-1", True).code
+    hall.do("print_done", ok, "printer-1")
+    hall.do("print_done", failed, "printer-1", "paper out while printing")
+    assert hall.ticket(ok).print_state is PrintState.PRINTED
+    assert hall.ticket(failed).print_state is PrintState.FAILED
+    assert hall.ticket(failed).state is TicketState.WAITING
+    assert hall.events[-2:] == ["ticket.printed", "ticket.print_failed"]
+    assert hall.do("call_next", 1).called.code == ok
+
+
+def test_reprint_spools_an_open_ticket_again_on_any_kiosk(hall: Hall) -> None:
+    code = hall.do("issue", "social", None, "kiosk-1", True).code
+    hall.do("print_done", code, "printer-1", "cover open")
+    again = hall.do("reprint", code, "kiosk-2")
+    assert (again.kiosk, again.print_state) == ("kiosk-2", PrintState.QUEUED)
+    assert hall.events[-1] == "ticket.reprint"
+    hall.do("cancel", code)
+    hall.refused(errors.TicketStateConflict, "reprint", code, "kiosk-1")

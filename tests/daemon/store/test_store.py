@@ -11,6 +11,7 @@ from daemon.config.model import HallConfig
 from daemon.events.document import event_record
 from daemon.queue.engine import QueueEngine
 from daemon.queue.state import Change, QueueState
+from daemon.store.rows import to_row
 from daemon.store.schema import MIGRATIONS
 from daemon.store.store import Store, StoreError
 from tests.conftest import Clock
@@ -119,3 +120,28 @@ def test_a_failed_write_leaves_nothing_behind(
         store.write([(change, clash)])
     assert store.ticket(state.day, "A001") is None
     assert store.load_state().tickets == {}
+
+
+def test_a_version_1_store_is_migrated_keeping_its_tickets(
+    config: HallConfig, clock: Clock
+) -> None:
+    path = config.storage.path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    old = sqlite3.connect(path, isolation_level=None)
+    old.executescript(f"BEGIN;\n{MIGRATIONS[0]}\nPRAGMA user_version = 1;\nCOMMIT;")
+    old.execute("INSERT INTO meta (key, value) VALUES ('hall', ?)", (config.hall.id,))
+    engine, state = QueueEngine(config), QueueState()
+    state.apply(engine.start_day(state, clock()))
+    ticket = engine.issue(state, clock.advance(), "social").value
+    names = [n for n in ticket.__dataclass_fields__ if n != "print_state"]
+    values = [to_row(ticket)[i] for i, n in enumerate(ticket.__dataclass_fields__) if n in names]
+    quoted = ", ".join(f'"{n}"' for n in names)
+    old.execute(f"INSERT INTO tickets ({quoted}) VALUES ({', '.join('?' for _ in names)})", values)
+    old.close()
+
+    store = Store(path, config.hall.id)
+    try:
+        assert store.schema_version == len(MIGRATIONS)
+        assert store.ticket(ticket.day, ticket.code) == ticket  # print_state None
+    finally:
+        store.close()
