@@ -18,6 +18,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from daemon.config.model import HallConfig, printers
 from daemon.events.document import event_record
 from daemon.queue import errors
+from daemon.queue.attendance import Attendance
 from daemon.queue.engine import Outcome, QueueEngine
 from daemon.queue.model import Priority, Ticket
 from daemon.queue.state import Change, QueueState
@@ -54,6 +55,7 @@ class Hall:
         self.config = config
         self.store = store
         self.engine = QueueEngine(config)
+        self.attendance = Attendance(self.engine)
         self._clock = clock or (lambda: dt.datetime.now(config.hall.zone))
         self.planned = QueueState()
         self.committed = QueueState()

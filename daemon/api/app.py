@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from daemon.api import errors
-from daemon.api.routes import reading, tickets, windows
+from daemon.api.routes import attendance, reading, tickets, windows
 from daemon.hall import Hall
 from daemon.metrics import HallMetrics
 from daemon.printing import Spooler
@@ -39,6 +39,7 @@ def create_app(
             {"name": "tickets", "description": "取号, look-up, cancel, reactivate"},
             {"name": "windows", "description": "叫号 and the clerk's other keys"},
             {"name": "hall", "description": "Queue, health, events, statistics"},
+            {"name": "attendance", "description": "考勤: punches, fingerprints, the day report"},
         ],
     )
     app.state.hall = hall
@@ -47,6 +48,6 @@ def create_app(
     app.state.info = info
     app.state.metrics = HallMetrics(hall, info)
     errors.install(app)
-    for module in (tickets, windows, reading):
+    for module in (tickets, windows, reading, attendance):
         app.include_router(module.router)
     return app

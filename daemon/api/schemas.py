@@ -319,3 +319,42 @@ class StatsOut(BaseModel):
     services: list[ServiceStatsOut]
     windows: list[WindowStatsOut]
     clerks: list[ClerkStatsOut]
+
+
+class StaffDayOut(BaseModel):
+    staff: str
+    name: str
+    staff_no: str | None
+    punches: int
+    first_in: dt.datetime | None
+    last_out: dt.datetime | None = Field(description="The last punch that is an out.")
+    late: bool
+    early_leave: bool
+    absent: bool = Field(description="A workday without a punch.")
+
+
+class AttendanceOut(BaseModel):
+    day: dt.date
+    staff: list[StaffDayOut]
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "day": "2026-11-26",
+                    "staff": [
+                        {
+                            "staff": "s01",
+                            "name": "张伟",
+                            "staff_no": "0101",
+                            "punches": 2,
+                            "first_in": "2026-11-26T08:52:10+08:00",
+                            "last_out": "2026-11-26T17:34:02+08:00",
+                            "late": False,
+                            "early_leave": False,
+                            "absent": False,
+                        }
+                    ],
+                }
+            ]
+        }
+    )

@@ -151,12 +151,30 @@ class Window(Strict):
     names: Names | None = Field(default=None, description="Shown instead of '3号窗口'.")
     services: list[Slug] = Field(min_length=1, description="Services, in preference order.")
     clerks: WindowClerks | None = None
+    opens: dt.time | None = Field(
+        default=None,
+        description="Opening time: the B clerk may sign in from then on if the A clerk has not.",
+    )
 
 
 class StaffMember(Strict):
     id: Slug
     name: Text
     staff_no: str | None = Field(default=None, max_length=32, description="工号")
+    terminal_user: str | None = Field(
+        default=None, max_length=24, description="User id on the attendance terminals."
+    )
+
+
+class AttendanceRules(Strict):
+    """When staff are due; punches alternate in and out by their order in the day."""
+
+    work_starts: dt.time = dt.time(9, 0)
+    work_ends: dt.time = dt.time(17, 30)
+    grace_minutes: int = Field(default=5, ge=0, le=120, description="Late or early by more.")
+    workdays: list[int] = Field(
+        default=[1, 2, 3, 4, 5], description="ISO weekdays staff are due: 1 Monday ... 7 Sunday."
+    )
 
 
 class Link(Strict):
@@ -201,6 +219,7 @@ class HallConfig(Strict):
     ticket: TicketTemplate = Field(
         default_factory=TicketTemplate, description="What kiosk tickets say."
     )
+    attendance: AttendanceRules = Field(default_factory=AttendanceRules)
     api: Api = Api()
     events: Events = Events()
     storage: Storage

@@ -463,6 +463,8 @@ class QueueEngine:
             raise errors.ClerkConflict(
                 f"{staff} 已在{elsewhere}号窗口签到", f"{staff} is signed in at window {elsewhere}"
             )
+        if post == "b":
+            self._b_may_sign_in(state, now, window)
         status = WindowStatus.OPEN if current.status is WindowStatus.CLOSED else current.status
         plan = _Plan(state)
         signed = replace(current, clerk=staff, status=status, since=now)
@@ -606,6 +608,26 @@ class QueueEngine:
         if window.current is None:
             raise errors.NoCurrentTicket(number)
         return plan.ticket(window.current)
+
+    def _b_may_sign_in(self, state: QueueState, now: dt.datetime, number: int) -> None:
+        """AB岗: the B clerk stands in for an absent A clerk: not while A is at
+        work (clocked in), and not before the window opens, when A may still come."""
+        window = self.config.windows_by_number[number]
+        assert window.clerks is not None
+        a = self.config.staff_by_id[window.clerks.a]
+        if state.present(a.id):
+            raise errors.ClerkConflict(
+                f"A岗 {a.name} 已到岗，B岗不能在{number}号窗口签到",
+                f"the A clerk {a.name} is at work: the B clerk cannot sign in at window {number}",
+            )
+        local = now.astimezone(self.config.hall.zone).time()
+        if window.opens is not None and local < window.opens:
+            opens = window.opens.strftime("%H:%M")
+            raise errors.ClerkConflict(
+                f"{opens}前请等待A岗 {a.name}，B岗{opens}起才能在{number}号窗口签到",
+                f"the B clerk may sign in at window {number} from {opens}, "
+                f"if the A clerk {a.name} has not come",
+            )
 
     def _post(self, number: int, staff: str) -> str | None:
         clerks = self.config.windows_by_number[number].clerks

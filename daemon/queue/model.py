@@ -160,3 +160,32 @@ class DomainEvent:
     type: str
     at: dt.datetime
     fields: dict[str, Any]
+
+
+class PunchMethod(StrEnum):
+    FINGER = "finger"  # a fingerprint reader of the hall's own
+    TERMINAL = "terminal"  # an attendance terminal, live or from its log
+    ADMS = "adms"  # a terminal that pushes over HTTP
+
+
+@dataclass(frozen=True, slots=True)
+class Punch:
+    """One clock-in or clock-out (打卡); whether it is in or out follows from
+    its order among the staff member's punches of the day."""
+
+    key: str  # names the punch at its source, so a punch read twice is stored once
+    day: dt.date
+    at: dt.datetime
+    staff: str
+    source: str  # the reader's or terminal's device id
+    method: PunchMethod
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """A staff member's finger in a reader's template library; staff None: deleted."""
+
+    reader: str
+    page: int
+    staff: str | None
+    enrolled_at: dt.datetime

@@ -17,6 +17,8 @@ from daemon.queue.model import (
     QUEUED,
     Call,
     DomainEvent,
+    Fingerprint,
+    Punch,
     Rating,
     Ticket,
     TicketState,
@@ -37,12 +39,21 @@ class Change:
     calls: list[Call] = field(default_factory=list)
     windows: list[WindowState] = field(default_factory=list)
     ratings: list[Rating] = field(default_factory=list)
+    punches: list[Punch] = field(default_factory=list)
+    fingerprints: list[Fingerprint] = field(default_factory=list)
     events: list[DomainEvent] = field(default_factory=list)
     day: dt.date | None = None  # set when the change starts a business day
 
     def __bool__(self) -> bool:
         return bool(
-            self.tickets or self.calls or self.windows or self.ratings or self.events or self.day
+            self.tickets
+            or self.calls
+            or self.windows
+            or self.ratings
+            or self.punches
+            or self.fingerprints
+            or self.events
+            or self.day
         )
 
 
@@ -58,6 +69,7 @@ class QueueState:
 
     def __init__(self, day: dt.date | None = None) -> None:
         self.windows: dict[int, WindowState] = {}
+        self.fingerprints: dict[tuple[str, int], str] = {}  # (reader, page) -> staff
         self._start(day)
 
     def _start(self, day: dt.date | None) -> None:
@@ -70,6 +82,7 @@ class QueueState:
         self._issued: Counter[str] = Counter()
         self._last_issued: dict[str, tuple[dt.datetime, int]] = {}
         self._held: dict[int, set[str]] = {}
+        self.punches: dict[str, Punch] = {}  # today's, by key
 
     def apply(self, change: Change) -> None:
         if change.day is not None and change.day != self.day:
@@ -85,6 +98,14 @@ class QueueState:
                 del self.open_calls[call.code]
         for window in change.windows:
             self.windows[window.number] = window
+        for punch in change.punches:
+            if punch.day == self.day:
+                self.punches[punch.key] = punch
+        for finger in change.fingerprints:
+            if finger.staff is None:
+                self.fingerprints.pop((finger.reader, finger.page), None)
+            else:
+                self.fingerprints[(finger.reader, finger.page)] = finger.staff
 
     def copy(self) -> QueueState:
         twin = QueueState(self.day)
@@ -93,11 +114,21 @@ class QueueState:
                 tickets=list(self.tickets.values()),
                 calls=list(self.open_calls.values()),
                 windows=list(self.windows.values()),
+                punches=list(self.punches.values()),
             )
         )
+        twin.fingerprints = dict(self.fingerprints)
         return twin
 
     # -- questions the engine asks -------------------------------------------------
+
+    def punches_of(self, staff: str) -> list[Punch]:
+        """A staff member's punches today, in time order."""
+        return sorted((p for p in self.punches.values() if p.staff == staff), key=lambda p: p.at)
+
+    def present(self, staff: str) -> bool:
+        """Clocked in and not out: punches alternate in, out, in... by their order."""
+        return len(self.punches_of(staff)) % 2 == 1
 
     def issued_today(self, service: str) -> int:
         return self._issued[service]

@@ -92,4 +92,24 @@ MIGRATIONS: list[str] = [
     ALTER TABLE tickets ADD COLUMN print_state TEXT;
     CREATE INDEX tickets_to_print ON tickets (print_state) WHERE print_state = 'queued';
     """,
+    # 3: attendance: punches (keyed by their source, so one read twice is one) and
+    # the fingerprint templates of each reader
+    """
+    CREATE TABLE punches (
+        key TEXT PRIMARY KEY,
+        day TEXT NOT NULL,
+        at TEXT NOT NULL,
+        staff TEXT NOT NULL,
+        source TEXT NOT NULL,
+        method TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX punches_by_day ON punches (day, staff, at);
+    CREATE TABLE fingerprints (
+        reader TEXT NOT NULL,
+        page INTEGER NOT NULL,
+        staff TEXT,
+        enrolled_at TEXT NOT NULL,
+        PRIMARY KEY (reader, page)
+    ) WITHOUT ROWID;
+    """,
 ]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from daemon.queue.model import Call, Rating, Ticket, WindowState
+from daemon.queue.model import Call, Fingerprint, Punch, Rating, Ticket, WindowState
 from daemon.queue.state import Change, QueueState
 from daemon.store.rows import columns, from_row, to_row
 from daemon.store.schema import MIGRATIONS
@@ -61,6 +61,8 @@ _UPSERT_TICKET = _upsert("tickets", Ticket, ("day", "code"))
 _UPSERT_CALL = _upsert("calls", Call, ("day", "code", "no"))
 _UPSERT_WINDOW = _upsert("windows", WindowState, ("number",))
 _INSERT_RATING = _insert("ratings", Rating)
+_INSERT_PUNCH = _insert("punches", Punch).replace("INSERT", "INSERT OR IGNORE", 1)
+_UPSERT_FINGERPRINT = _upsert("fingerprints", Fingerprint, ("reader", "page"))
 _INSERT_EVENT = "INSERT INTO events (seq, type, at, body) VALUES (?, ?, ?, ?)"
 
 
@@ -138,6 +140,14 @@ class Store:
                 conn.executemany(_UPSERT_CALL, (to_row(c) for c in change.calls))
                 conn.executemany(_UPSERT_WINDOW, (to_row(w) for w in change.windows))
                 conn.executemany(_INSERT_RATING, (to_row(r) for r in change.ratings))
+                conn.executemany(_INSERT_PUNCH, (to_row(p) for p in change.punches))
+                conn.executemany(
+                    _UPSERT_FINGERPRINT, (to_row(f) for f in change.fingerprints if f.staff)
+                )
+                conn.executemany(
+                    "DELETE FROM fingerprints WHERE reader = ? AND page = ?",
+                    ((f.reader, f.page) for f in change.fingerprints if f.staff is None),
+                )
                 conn.executemany(_INSERT_EVENT, ((e.seq, e.type, e.at, e.json) for e in events))
             conn.execute("COMMIT")
         except BaseException:
@@ -169,7 +179,19 @@ class Store:
         windows = [
             from_row(WindowState, r) for r in conn.execute(_select("windows", WindowState, "1"))
         ]
-        state.apply(Change(tickets=tickets, calls=calls, windows=windows))
+        fingerprints = [
+            from_row(Fingerprint, r)
+            for r in conn.execute(_select("fingerprints", Fingerprint, "1"))
+        ]
+        state.apply(
+            Change(
+                tickets=tickets,
+                calls=calls,
+                windows=windows,
+                punches=self.punches_of(day),
+                fingerprints=fingerprints,
+            )
+        )
         return state
 
     def last_seq(self) -> int:
@@ -199,6 +221,22 @@ class Store:
     def calls_of(self, day: dt.date) -> list[Call]:
         rows = self._reader().execute(_select("calls", Call, "day = ?"), (day.isoformat(),))
         return [from_row(Call, r) for r in rows]
+
+    def punches_of(self, day: dt.date) -> list[Punch]:
+        rows = self._reader().execute(
+            _select("punches", Punch, "day = ? ORDER BY at"), (day.isoformat(),)
+        )
+        return [from_row(Punch, r) for r in rows]
+
+    def known_punches(self, keys: Sequence[str]) -> set[str]:
+        """Which of `keys` are stored already (a terminal's log repeats old punches)."""
+        conn, found = self._reader(), set()
+        for start in range(0, len(keys), 500):
+            chunk = list(keys[start : start + 500])
+            marks = ", ".join("?" for _ in chunk)
+            rows = conn.execute(f"SELECT key FROM punches WHERE key IN ({marks})", chunk)
+            found.update(row[0] for row in rows)
+        return found
 
     def ratings_of(self, day: dt.date) -> list[Rating]:
         rows = self._reader().execute(_select("ratings", Rating, "day = ?"), (day.isoformat(),))

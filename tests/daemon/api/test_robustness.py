@@ -190,6 +190,8 @@ def test_arbitrary_path_segments_never_make_a_server_error(
 
 # every query parameter of the API; the test below checks the list is complete
 QUERY_PARAMETERS = [
+    (f"{V1}/attendance", "date"),
+    (f"{V1}/attendance", "format"),
     (f"{V1}/events", "after"),
     (f"{V1}/events", "limit"),
     (f"{V1}/queue", "limit"),

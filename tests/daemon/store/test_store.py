@@ -9,7 +9,9 @@ import pytest
 
 from daemon.config.model import HallConfig
 from daemon.events.document import event_record
+from daemon.queue.attendance import Attendance
 from daemon.queue.engine import QueueEngine
+from daemon.queue.model import PunchMethod
 from daemon.queue.state import Change, QueueState
 from daemon.store.rows import to_row
 from daemon.store.schema import MIGRATIONS
@@ -145,3 +147,21 @@ def test_a_version_1_store_is_migrated_keeping_its_tickets(
         assert store.ticket(ticket.day, ticket.code) == ticket  # print_state None
     finally:
         store.close()
+
+
+def test_punches_and_fingerprints_are_stored_and_loaded(
+    config: HallConfig, store: Store, clock: Clock
+) -> None:
+    engine, state = QueueEngine(config), QueueState()
+    attendance = Attendance(engine)
+    seq = run(engine, state, store, engine.start_day(state, clock()), 1)
+    punched = attendance.punch(state, clock.advance(), "s1", "zk-1", PunchMethod.TERMINAL)
+    seq = run(engine, state, store, punched.change, seq)
+    enrolled = attendance.enroll(state, clock.advance(), "reader-1", 5, "s2")
+    run(engine, state, store, enrolled.change, seq)
+
+    loaded = store.load_state()
+    assert loaded.punches == {punched.value.key: punched.value}
+    assert loaded.fingerprints == {("reader-1", 5): "s2"}
+    assert store.punches_of(state.day) == [punched.value]
+    assert store.known_punches([punched.value.key, "zk-1:other"]) == {punched.value.key}
