@@ -7,14 +7,17 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from daemon.config.model import HallConfig, printers
+from daemon.config.model import HallConfig, entries_of, printers
+from devices.attendance_config import ReaderConfig
 from devices.bus_device import BusDevice, DeviceContext
 from devices.caller_keypad import CallerKeypad
 from devices.config import BusDeviceConfig
 from devices.evaluation_pad import EvaluationPad
+from devices.fingerprint_reader import FingerprintReader
 from devices.health import DeviceHealth
 from devices.models import DEVICE_MODELS
 from devices.printer_config import PrinterConfig
@@ -30,18 +33,23 @@ log = logging.getLogger(__name__)
 D = TypeVar("D", bound=BusDevice)
 
 
+@dataclass(frozen=True)
+class Overrides:
+    """Where simulators stand in for the configured hardware: URLs by link or
+    device id (a pty path or tcp://host:port), and the pyusb backend."""
+
+    urls: Mapping[str, str] = field(default_factory=dict)
+    usb_backend: Any = None
+
+
 class Hardware:
     def __init__(
-        self,
-        config: HallConfig,
-        context: DeviceContext,
-        link_urls: Mapping[str, str] | None = None,
-        printer_urls: Mapping[str, str] | None = None,
-        usb_backend: Any = None,
+        self, config: HallConfig, context: DeviceContext, overrides: Overrides | None = None
     ) -> None:
-        """`link_urls` and `printer_urls` replace configured buses and printer
-        connections, and `usb_backend` is the pyusb backend: for simulators."""
-        urls = {link.id: link.url for link in config.links} | dict(link_urls or {})
+        overrides = overrides or Overrides()
+        urls = {link.id: link.url for link in config.links} | {
+            link.id: overrides.urls[link.id] for link in config.links if link.id in overrides.urls
+        }
         self.buses = {
             link.id: BusMaster(link.id, SerialLink(urls[link.id], link.baud))
             for link in config.links
@@ -58,11 +66,19 @@ class Hardware:
         self.printers = [
             TicketPrinter(
                 printer,
-                printer_link(printer, (printer_urls or {}).get(printer.id), usb_backend),
+                printer_link(printer, overrides.urls.get(printer.id), overrides.usb_backend),
                 renderer(config, printer),
                 context,
             )
             for printer in printers(config)
+        ]
+        self.readers = [
+            FingerprintReader(
+                reader,
+                SerialLink(overrides.urls.get(reader.id, reader.serial.device), reader.serial.baud),
+                context,
+            )
+            for reader in entries_of(config, ReaderConfig)
         ]
         self.window_displays = self._by_window(WindowDisplay)
         self.keypads = self._by_window(CallerKeypad)
@@ -76,21 +92,28 @@ class Hardware:
                 found[device.config.window].append(device)  # type: ignore[attr-defined]
         return found
 
+    @property
+    def _threaded(self) -> list[BusMaster | TicketPrinter | FingerprintReader]:
+        """What runs a thread of its own: buses, printers, readers."""
+        return [*self.buses.values(), *self.printers, *self.readers]
+
     def start(self) -> None:
-        for bus in self.buses.values():
-            bus.start()
-        for printer in self.printers:
-            printer.start()
+        for owner in self._threaded:
+            owner.start()
 
     async def stop(self) -> None:
-        """Stop every bus and printer; each finishes the frame or ticket it is writing."""
-        stops = [bus.stop for bus in self.buses.values()] + [p.stop for p in self.printers]
-        await asyncio.gather(*(asyncio.to_thread(stop) for stop in stops))
+        """Stop every link's thread; each finishes the frame or ticket it is writing."""
+        await asyncio.gather(*(asyncio.to_thread(owner.stop) for owner in self._threaded))
 
     def health(self) -> list[DeviceHealth]:
-        return [device.health() for device in self.devices] + [
-            printer.health() for printer in self.printers
+        return [
+            *(device.health() for device in self.devices),
+            *(printer.health() for printer in self.printers),
+            *(reader.health() for reader in self.readers),
         ]
+
+    def reader(self, reader_id: str) -> FingerprintReader | None:
+        return next((r for r in self.readers if r.id == reader_id), None)
 
 
 def printer_link(config: PrinterConfig, url: str | None, usb_backend: Any) -> PrinterLink:

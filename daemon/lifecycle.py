@@ -20,7 +20,7 @@ from daemon.hardware import Hardware
 from daemon.printing import Spooler
 from daemon.router import Router
 from daemon.runtime import DaemonInfo
-from daemon.simulation import link_specs, printer_specs
+from daemon.simulation import link_specs, overrides, printer_specs, reader_specs
 from daemon.store.store import Store
 from daemon.tokens import Role, TokenFile
 from devices.bus_device import DeviceContext
@@ -57,6 +57,7 @@ async def run_daemon(config: HallConfig, simulate: bool = False) -> None:
                 config.storage.path.parent / "sim",
                 default_endpoint(),
                 printers=printer_specs(config),
+                readers=reader_specs(config),
             )
             simulated.start()
             closing.callback(simulated.stop)
@@ -80,16 +81,7 @@ async def _run_hall(
     context = DeviceContext(
         asyncio.get_running_loop(), hall.now, router.handle, config.texts, config.hall.languages[0]
     )
-    if simulated is not None:
-        hardware = Hardware(
-            config,
-            context,
-            simulated.link_urls,
-            simulated.printer_urls,
-            simulated.usb_backend,
-        )
-    else:
-        hardware = Hardware(config, context)
+    hardware = Hardware(config, context, overrides(simulated) if simulated else None)
     spooler = Spooler(hall, hardware.printers)
     info = DaemonInfo(
         started_at=dt.datetime.now(config.hall.zone), feed=feed, devices=hardware.health
@@ -101,12 +93,13 @@ async def _run_hall(
         await hall.start()
         if simulated is not None:
             await _sign_in_a_clerks(hall)
+            await _enrol_simulated_fingers(hall, simulated)
         hardware.start()
         router.start(hardware)
         spooler.start()
         server = EmbeddedServer(
             uvicorn.Config(
-                create_app(hall, tokens, info, spooler),
+                create_app(hall, tokens, info, spooler, hardware.readers),
                 host=config.api.host,
                 port=config.api.port,
                 lifespan="off",
@@ -130,6 +123,21 @@ async def _sign_in_a_clerks(hall: Hall) -> None:
         clerk = window.clerks.a if window.clerks else None
         if clerk and state.clerk is None and hall.committed.clerk_window(clerk) is None:
             await hall.perform(hall.engine.sign_in, window.number, clerk)
+
+
+async def _enrol_simulated_fingers(hall: Hall, simulated: SimulatedHall) -> None:
+    """In a simulated hall every staff member has a finger on every reader, so
+    `hallkeeper sim finger READER STAFF` works at once; the simulated modules
+    get the templates the hall's records name."""
+    for spec in reader_specs(hall.config):
+        fingerprints = hall.committed.fingerprints.items()
+        own = {page: staff for (reader, page), staff in fingerprints if reader == spec.id}
+        missing = [m.id for m in hall.config.staff if m.id not in own.values()]
+        free = [page for page in range(spec.capacity) if page not in own]
+        for staff, page in zip(missing, free, strict=False):  # as many as there is room for
+            await hall.perform(hall.attendance.enroll, spec.id, page, staff)
+    for (reader, page), staff in hall.committed.fingerprints.items():
+        simulated.reader(reader).enroll(page, staff)
 
 
 async def _serve(

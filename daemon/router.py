@@ -17,11 +17,13 @@ from collections.abc import Sequence
 from daemon.hall import Hall, StoreUnavailable
 from daemon.hardware import Hardware
 from daemon.queue.errors import QueueError
-from daemon.queue.model import AT_WINDOW, QUEUED, Ticket, WindowStatus
+from daemon.queue.model import AT_WINDOW, QUEUED, PunchMethod, Ticket, WindowStatus
 from daemon.queue.state import QueueState
 from daemon.store.store import EventRecord
 from devices.events import (
     DeviceEvent,
+    FingerIdentified,
+    FingerUnknown,
     HallView,
     KeypadAction,
     KeyPressed,
@@ -150,14 +152,17 @@ class Router:
 
     async def _perform(self, event: DeviceEvent) -> None:
         try:
-            if isinstance(event, KeyPressed):
-                await self._key(event)
-            else:
-                await self._rating(event)
+            match event:
+                case KeyPressed():
+                    await self._key(event)
+                case RatingEntered():
+                    await self._rating(event)
+                case FingerIdentified() | FingerUnknown():
+                    await self._finger(event)
         except QueueError as exc:
-            log.info("%s on window %s: %s", event.device, event.window, exc.en)
+            log.info("%s: %s", event, exc.en)
         except StoreUnavailable as exc:
-            log.warning("%s on window %s: not done: %s", event.device, event.window, exc)
+            log.warning("%s: not done: %s", event, exc)
 
     async def _key(self, key: KeyPressed) -> None:
         hall, engine, window = self.hall, self.hall.engine, key.window
@@ -198,6 +203,23 @@ class Router:
             None,
             rating.ticket,
         )
+
+    async def _finger(self, event: FingerIdentified | FingerUnknown) -> None:
+        """A punch, and at a window's reader a sign-in or sign-out; a finger
+        whose template is not in the hall's records counts as unknown."""
+        hall = self.hall
+        staff = None
+        if isinstance(event, FingerIdentified):
+            staff = hall.committed.fingerprints.get((event.reader, event.page))
+        if staff is None:
+            await hall.perform(hall.attendance.unknown_finger, event.reader)
+            return
+        reader = self._hardware().reader(event.reader)
+        window = reader.config.window if reader else None
+        if window is None:
+            await hall.perform(hall.attendance.punch, staff, event.reader, PunchMethod.FINGER)
+        else:
+            await hall.perform(hall.attendance.clock_at_window, window, staff, event.reader)
 
     def _hardware(self) -> Hardware:
         assert self.hardware is not None, "the router has not been started"

@@ -3,10 +3,12 @@ devices on them (the simulators themselves read no config)."""
 
 from __future__ import annotations
 
-from daemon.config.model import HallConfig, printers
+from daemon.config.model import HallConfig, entries_of, printers
+from daemon.hardware import Overrides
+from devices.attendance_config import ReaderConfig
 from devices.config import BusDeviceConfig, PadConfig
 from devices.models import DEVICE_MODELS
-from simulators.hall import SIMULATORS, DeviceSpec, LinkSpec, PrinterSpec
+from simulators.hall import SIMULATORS, DeviceSpec, LinkSpec, PrinterSpec, ReaderSpec, SimulatedHall
 
 
 class NoSimulator(Exception):
@@ -39,3 +41,16 @@ def printer_specs(config: HallConfig) -> list[PrinterSpec]:
         else:
             specs.append(PrinterSpec(printer.id, "tcp" if printer.tcp else "serial"))
     return specs
+
+
+def reader_specs(config: HallConfig) -> list[ReaderSpec]:
+    return [
+        ReaderSpec(reader.id, reader.address, reader.password, reader.capacity)
+        for reader in entries_of(config, ReaderConfig)
+    ]
+
+
+def overrides(simulated: SimulatedHall) -> Overrides:
+    """Where the daemon finds the simulators instead of the configured hardware."""
+    urls = {**simulated.link_urls, **simulated.printer_urls, **simulated.reader_urls}
+    return Overrides(urls, simulated.usb_backend)

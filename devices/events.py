@@ -35,7 +35,23 @@ class RatingEntered:
     level: int | None  # 1 非常满意 … 5 非常不满意; None: unrated
 
 
-DeviceEvent = KeyPressed | RatingEntered
+@dataclass(frozen=True)
+class FingerIdentified:
+    """A finger on a reader matched the template at `page` of its library."""
+
+    reader: str
+    page: int
+    score: int
+
+
+@dataclass(frozen=True)
+class FingerUnknown:
+    """A finger on a reader matched no template."""
+
+    reader: str
+
+
+DeviceEvent = KeyPressed | RatingEntered | FingerIdentified | FingerUnknown
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from devices.attendance_config import ReaderConfig
 from devices.bus_device import BusDevice
 from devices.caller_keypad import CallerKeypad
 from devices.config import (
@@ -16,6 +17,7 @@ from devices.config import (
     WindowScreenConfig,
 )
 from devices.evaluation_pad import EvaluationPad
+from devices.fingerprint_reader import FingerprintReader
 from devices.printer_config import PrinterConfig
 from devices.screens import HallDisplay, WindowDisplay
 from devices.ticket_printer import TicketPrinter
@@ -26,8 +28,8 @@ class DeviceModel:
     name: str
     kind: str
     protocol: str  # addresses are unique per protocol on a link
-    config_type: type[BusDeviceConfig] | type[PrinterConfig]
-    device_type: type[BusDevice] | type[TicketPrinter]
+    config_type: type[BusDeviceConfig] | type[PrinterConfig] | type[ReaderConfig]
+    device_type: type[BusDevice] | type[TicketPrinter] | type[FingerprintReader]
 
     @property
     def on_bus(self) -> bool:
@@ -45,5 +47,6 @@ DEVICE_MODELS: dict[str, DeviceModel] = {
         DeviceModel("ff68-keypad", CallerKeypad.kind, "ff68", KeypadConfig, CallerKeypad),
         DeviceModel("ff68-pad", EvaluationPad.kind, "ff68", PadConfig, EvaluationPad),
         DeviceModel("escpos-printer", TicketPrinter.kind, "escpos", PrinterConfig, TicketPrinter),
+        DeviceModel("r30x-reader", FingerprintReader.kind, "r30x", ReaderConfig, FingerprintReader),
     )
 }

@@ -25,7 +25,14 @@ from typing import Any, TextIO
 
 import zmq
 
-from simulators.registry import BUS_FAULTS, PRINTER_FAULTS, SimRegistry
+from simulators.registry import (
+    BUS_FAULTS,
+    FINGER_POOR,
+    FINGER_UNKNOWN,
+    PRINTER_FAULTS,
+    READER_FAULTS,
+    SimRegistry,
+)
 from simulators.rs485.devices import KEYS
 
 __all__ = [
@@ -51,6 +58,7 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NO_ANSWER = 0, 1, 2, 3
 
 DEVICE_FAULTS = ("silent", "garble", "split", "ok")
 PRINTER = "printer"
+READER = "fingerprint-reader"
 
 
 class ControlError(Exception):
@@ -236,7 +244,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser = argparse.ArgumentParser(
         prog="hallkeeper sim",
-        description="Drive the running simulators: press keys, rate, inspect, inject faults.",
+        description="Drive the running simulators: press keys, rate, place fingers, inspect, "
+        "inject faults.",
         parents=[common],
     )
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
@@ -254,12 +263,22 @@ def _parser() -> argparse.ArgumentParser:
         "show", parents=[common], help="what a device shows now; a printer's last ticket"
     )
     show.add_argument("target", metavar="DEVICE")
+    finger = verbs.add_parser(
+        "finger", parents=[common], help="put a finger on a fingerprint reader's sensor"
+    )
+    finger.add_argument("reader")
+    finger.add_argument(
+        "staff",
+        metavar=f"STAFF|{FINGER_UNKNOWN}|{FINGER_POOR}",
+        help=f"whose finger (a staff id); {FINGER_UNKNOWN}: enrolled nowhere; "
+        f"{FINGER_POOR}: too poor an image to read",
+    )
     fault = verbs.add_parser("fault", parents=[common], help="inject or clear a fault")
     fault.add_argument("target", metavar="DEVICE|BUS")
     fault.add_argument(
         "kind",
         help=f"device: {', '.join(DEVICE_FAULTS)}; bus: {', '.join(BUS_FAULTS)}; "
-        f"printer: {', '.join(PRINTER_FAULTS)}",
+        f"printer: {', '.join(PRINTER_FAULTS)}; reader: {', '.join(READER_FAULTS)}",
     )
     return parser
 
@@ -321,18 +340,30 @@ def _human(verb: str, answer: dict[str, Any]) -> str:
                 _faults(d),
             ]
             for d in listed
-            if d["kind"] != PRINTER
+            if d["kind"] not in (PRINTER, READER)
         ]
         printers = [["PRINTER", "MODEL", "LINK", "WHERE", "PAPER", "FAULTS"]] + [
             [*(str(d[key]) for key in ("id", "model", "link", "where", "paper")), _faults(d)]
             for d in listed
             if d["kind"] == PRINTER
         ]
+        readers = [["READER", "MODEL", "PATH", "ADDRESS", "TEMPLATES", "FAULTS"]] + [
+            [
+                str(d["id"]),
+                str(d["model"]),
+                str(d["path"]),
+                f"{d['address']:08x}",
+                str(d["templates"]),
+                _faults(d),
+            ]
+            for d in listed
+            if d["kind"] == READER
+        ]
         buses = [["BUS", "PATH", "PLUGGED", "DEVICES"]] + [
             [str(b["id"]), str(b["path"]), "yes" if b["plugged"] else "NO", str(len(b["devices"]))]
             for b in answer.get("buses", [])
         ]
-        tables = [devices] + ([printers] if len(printers) > 1 else []) + [buses]
+        tables = [devices] + [t for t in (printers, readers) if len(t) > 1] + [buses]
         return "\n\n".join(_table(table) for table in tables)
     if verb == "press":
         digits = "".join(str(d) for d in answer.get("digits", []))
@@ -341,6 +372,12 @@ def _human(verb: str, answer: dict[str, Any]) -> str:
     if verb == "rate":
         text = f"{answer['device']}: rated {answer['level']} ({answer['meaning']})"
         return text + (f" ({answer['note']})" if "note" in answer else "")
+    if verb == "finger":
+        who = {
+            FINGER_UNKNOWN: "an unknown finger",
+            FINGER_POOR: "a poor finger",
+        }.get(answer["finger"], f"the finger of {answer['finger']}")
+        return f"{answer['reader']}: {who} is on the sensor (for up to {answer['seconds']:g} s)"
     if verb == "fault":
         if "plugged" in answer:
             return f"{answer['target']}: {'plugged in' if answer['plugged'] else 'unplugged'}"
@@ -349,6 +386,8 @@ def _human(verb: str, answer: dict[str, Any]) -> str:
         state = answer.get("state", {})
         if state.get("kind") == PRINTER:
             return _printer(state)
+        if state.get("kind") == READER:
+            return _reader(state)
         return "\n".join(_lines(state))
     return json.dumps(answer, ensure_ascii=False)
 
@@ -371,6 +410,26 @@ def _printer(state: dict[str, Any]) -> str:
         return "\n".join([*lines, "no ticket printed yet"])
     title = "last ticket:" if ticket["cut"] else "last ticket (not cut yet):"
     return "\n".join([*lines, title, *("  " + line for line in ticket["printout"])])
+
+
+def _reader(state: dict[str, Any]) -> str:
+    """A fingerprint reader's state in a few lines, then its library page by page."""
+    finger = state.get("finger")
+    on_sensor = (
+        f"finger {finger['print']} on the sensor ({finger['seconds_left']:g} s left)"
+        if finger
+        else "no finger on the sensor"
+    )
+    library = state.get("library", {})
+    lines = [
+        f"{state['id']}: {state['model']} fingerprint reader on {state['link']} "
+        f"{state['path']}, address {state['address']:08x}",
+        f"{on_sensor}, faults {', '.join(state.get('faults') or []) or 'none'}",
+        ", ".join(f"{name} {value}" for name, value in state.get("counters", {}).items()),
+        f"library: {len(library)} of {state['capacity']} pages",
+        *(f"  page {page}: {who}" for page, who in library.items()),
+    ]
+    return "\n".join(lines)
 
 
 def _lines(state: dict[str, Any], prefix: str = "") -> list[str]:

@@ -1,5 +1,6 @@
 """A whole simulated hall: a simulated bus behind every link, the device
-simulators on them, the ticket printers, and the control endpoint that drives them."""
+simulators on them, the ticket printers, the fingerprint readers, and the control
+endpoint that drives them."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 from drivers.imm.codec import Selector
+from drivers.r30x.codec import DEFAULT_ADDRESS
 from simulators.control import ControlServer
 from simulators.escpos import (
     PrinterLink,
@@ -18,6 +20,7 @@ from simulators.escpos import (
     TcpPrinterLink,
 )
 from simulators.escpos.usb import PRODUCT_ID, VENDOR_ID
+from simulators.r30x import DEFAULT_CAPACITY, SerialFingerprintLink, SimulatedFingerprintModule
 from simulators.registry import SimRegistry
 from simulators.rs485.bus import SimulatedBus
 from simulators.rs485.devices import KeypadSim, PadSim, ScreenSim
@@ -50,6 +53,16 @@ class PrinterSpec:
     serial: str | None = None
 
 
+@dataclass(frozen=True)
+class ReaderSpec:
+    """An R30x fingerprint reader on a serial line of its own."""
+
+    id: str
+    address: int = DEFAULT_ADDRESS
+    password: int = 0
+    capacity: int = DEFAULT_CAPACITY
+
+
 SIMULATORS: dict[str, Callable[[DeviceSpec], BusDevice]] = {
     "ff68-keypad": lambda spec: KeypadSim(spec.id, spec.address),
     "ff68-pad": lambda spec: PadSim(spec.id, spec.address, keys=spec.keys),
@@ -66,9 +79,11 @@ class SimulatedHall:
         control: str | None,
         *,
         printers: Sequence[PrinterSpec] = (),
+        readers: Sequence[ReaderSpec] = (),
     ) -> None:
-        """Buses and serial printers appear as symlinks in `folder`; `control` is the
-        control endpoint (None: no endpoint, for tests that drive the simulators directly).
+        """Buses, serial printers and fingerprint readers appear as symlinks in `folder`;
+        `control` is the control endpoint (None: no endpoint, for tests that drive the
+        simulators directly).
 
         All USB printers share one pyusb backend, `usb_backend`; TCP printers listen
         on free loopback ports chosen at `start` (see `printer_urls`).
@@ -87,6 +102,14 @@ class SimulatedHall:
         )
         for spec in printers:
             self.registry.add_printer(self._printer_link(spec, folder))
+        #: Where the host finds each fingerprint reader: its pty symlink.
+        self.reader_urls: dict[str, str] = {}
+        for reader in readers:
+            module = SimulatedFingerprintModule(
+                reader.id, reader.address, reader.password, reader.capacity
+            )
+            self.registry.add_reader(SerialFingerprintLink(module, folder / reader.id))
+            self.reader_urls[reader.id] = str(folder / reader.id)
         self.control = ControlServer(self.registry, control) if control is not None else None
 
     def _printer_link(self, spec: PrinterSpec, folder: Path) -> PrinterLink:
@@ -105,12 +128,16 @@ class SimulatedHall:
             bus.start()
         for printer in self.registry.printers:
             printer.start()
+        for reader in self.registry.readers:
+            reader.start()
         if self.control is not None:
             self.control.start()
 
     def stop(self) -> None:
         if self.control is not None:
             self.control.stop()
+        for reader in self.registry.readers:
+            reader.stop()
         for printer in self.registry.printers:
             printer.stop()
         for bus in self.registry.buses:
@@ -133,6 +160,12 @@ class SimulatedHall:
             if link.id == printer_id:
                 return link.printer
         raise KeyError(printer_id)
+
+    def reader(self, reader_id: str) -> SimulatedFingerprintModule:
+        for link in self.registry.readers:
+            if link.id == reader_id:
+                return link.module
+        raise KeyError(reader_id)
 
     def device(self, device_id: str) -> BusDevice:
         for device, _ in self.registry.devices():

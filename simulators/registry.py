@@ -1,4 +1,5 @@
-"""The simulated buses, devices and printers a control endpoint answers for, and its verbs.
+"""The simulated buses, devices, printers and fingerprint readers a control endpoint answers
+for, and its verbs.
 
 A request is a JSON object ``{"verb": VERB, ...arguments}``; the answer is a
 JSON object with ``"ok": true`` and the verb's result, or ``"ok": false`` and
@@ -9,15 +10,24 @@ Verbs (DESIGN.md "Simulator control"):
 
 - ``list``: every device (id, kind, model, bus, link, address, faults) and bus;
   printers are devices of kind ``printer`` with ``link`` (usb, tcp, serial),
-  ``where`` (vendor:product, tcp:// URL or pty path), ``paper`` and faults.
+  ``where`` (vendor:product, tcp:// URL or pty path), ``paper`` and faults;
+  fingerprint readers are devices of kind ``fingerprint-reader`` with ``path``
+  (their pty symlink), ``address``, ``templates`` (how many pages hold one)
+  and faults.
 - ``press`` ``keypad`` ``key`` [``digits``]: a keypad key; digits as a string
   of decimal digits ("12"), a whole number or a list of 0-9.
 - ``rate`` ``pad`` ``level``: level 1 (非常满意) to 5 (非常不满意).
-- ``show`` ``target``: a device's, a printer's (with its last ticket) or a
-  bus's snapshot (``device`` is accepted for ``target``).
+- ``show`` ``target``: a device's, a printer's (with its last ticket), a
+  reader's (with its library and the finger on it) or a bus's snapshot
+  (``device`` is accepted for ``target``).
+- ``finger`` ``reader`` ``staff``: put a finger on a reader's sensor: the
+  finger of ``staff`` (any identity string), or ``unknown`` (enrolled
+  nowhere) or ``poor`` (too poor an image to read). It stays until the reader
+  has imaged it once, or for `FINGER_SECONDS`.
 - ``fault`` ``target`` ``kind``: silent, garble, split or ok on a device;
   unplug or ok (plug back in) on a bus; paper-near, paper-out, cover-open,
-  cutter-error, unplug, off or ok on a printer.
+  cutter-error, unplug, off or ok on a printer; silent, garble or ok on a
+  fingerprint reader.
 """
 
 from __future__ import annotations
@@ -29,17 +39,31 @@ from typing import Any
 
 from simulators.escpos.link import PrinterLink
 from simulators.escpos.printer import FAULTS as PRINTER_FAULTS
+from simulators.r30x import FAULTS as READER_FAULTS
+from simulators.r30x import FINGER_SECONDS, SerialFingerprintLink
 from simulators.rs485.bus import SimulatedBus
 from simulators.rs485.devices import LEVELS, KeypadSim, PadSim
 from simulators.rs485.port import FAULT_OK, BusDevice
 
-__all__ = ["BUS_FAULTS", "PRINTER_FAULTS", "VERBS", "RequestError", "SimRegistry"]
+__all__ = [
+    "BUS_FAULTS",
+    "FINGER_POOR",
+    "FINGER_UNKNOWN",
+    "PRINTER_FAULTS",
+    "READER_FAULTS",
+    "VERBS",
+    "RequestError",
+    "SimRegistry",
+]
 
 log = logging.getLogger(__name__)
 
 FAULT_UNPLUG = "unplug"
 BUS_FAULTS = (FAULT_UNPLUG, FAULT_OK)
-VERBS = ("list", "press", "rate", "show", "fault")
+VERBS = ("list", "press", "rate", "show", "finger", "fault")
+#: What `finger` puts on the sensor for these instead of a staff member's finger.
+FINGER_UNKNOWN = "unknown"
+FINGER_POOR = "poor"
 #: How many known names an "unknown target" error lists.
 NAMES_SHOWN = 12
 
@@ -90,17 +114,20 @@ def _level(value: object) -> int:
 
 
 class SimRegistry:
-    """Buses and their devices, and printers, looked up by id for the control verbs."""
+    """Buses and their devices, printers and fingerprint readers, looked up by id for the
+    control verbs."""
 
     def __init__(self) -> None:
         self._buses: list[SimulatedBus] = []
         self._printers: list[PrinterLink] = []
+        self._readers: list[SerialFingerprintLink] = []
         self._lock = threading.Lock()
         self._verbs: dict[str, Callable[[dict[str, Any]], Answer]] = {
             "list": self._list,
             "press": self._press,
             "rate": self._rate,
             "show": self._show,
+            "finger": self._finger,
             "fault": self._fault,
         }
 
@@ -112,13 +139,27 @@ class SimRegistry:
         return bus
 
     def add_printer(self, link: PrinterLink) -> PrinterLink:
-        """Register a printer by its link; ValueError if a printer, device or bus has its id."""
-        taken = {d.id for d, _ in self.devices()} | {b.name for b in self.buses}
+        """Register a printer by its link; ValueError if a simulator has its id already."""
         with self._lock:
-            if link.id in taken or any(other.id == link.id for other in self._printers):
-                raise ValueError(f"a simulator named {link.id!r} is registered already")
+            self._check_free(link.id)
             self._printers.append(link)
         return link
+
+    def add_reader(self, link: SerialFingerprintLink) -> SerialFingerprintLink:
+        """Register a fingerprint reader by its link; ValueError if a simulator has its id
+        already."""
+        with self._lock:
+            self._check_free(link.id)
+            self._readers.append(link)
+        return link
+
+    def _check_free(self, name: str) -> None:
+        """ValueError if a device, printer, reader or bus is called ``name`` (under the lock)."""
+        taken = {device.id for bus in self._buses for device in bus.devices}
+        taken |= {bus.name for bus in self._buses}
+        taken |= {link.id for link in (*self._printers, *self._readers)}
+        if name in taken:
+            raise ValueError(f"a simulator named {name!r} is registered already")
 
     @property
     def buses(self) -> tuple[SimulatedBus, ...]:
@@ -130,15 +171,22 @@ class SimRegistry:
         with self._lock:
             return tuple(self._printers)
 
+    @property
+    def readers(self) -> tuple[SerialFingerprintLink, ...]:
+        with self._lock:
+            return tuple(self._readers)
+
     def devices(self) -> list[tuple[BusDevice, SimulatedBus]]:
         return [(device, bus) for bus in self.buses for device in bus.devices]
 
-    def find(self, target: str) -> BusDevice | SimulatedBus | PrinterLink:
-        """The device, printer or bus called ``target``; RequestError if none or several are."""
-        found: list[BusDevice | SimulatedBus | PrinterLink] = [
+    def find(self, target: str) -> BusDevice | SimulatedBus | PrinterLink | SerialFingerprintLink:
+        """The device, printer, reader or bus called ``target``; RequestError if none or
+        several are."""
+        found: list[BusDevice | SimulatedBus | PrinterLink | SerialFingerprintLink] = [
             device for device, _ in self.devices() if device.id == target
         ]
         found += [printer for printer in self.printers if printer.id == target]
+        found += [reader for reader in self.readers if reader.id == target]
         found += [bus for bus in self.buses if bus.name == target]
         if len(found) == 1:
             return found[0]
@@ -147,6 +195,7 @@ class SimRegistry:
         names = sorted(
             [d.id for d, _ in self.devices()]
             + [p.id for p in self.printers]
+            + [r.id for r in self.readers]
             + [b.name for b in self.buses]
         )
         shown = ", ".join(names[:NAMES_SHOWN]) + (", ..." if len(names) > NAMES_SHOWN else "")
@@ -174,11 +223,14 @@ class SimRegistry:
             "devices": [
                 {**device.describe(), "link": str(bus.path)} for device, bus in self.devices()
             ]
-            + [printer.describe() for printer in self.printers],
+            + [printer.describe() for printer in self.printers]
+            + [reader.describe() for reader in self.readers],
             "buses": [bus.describe() for bus in self.buses],
         }
 
-    def _device(self, target: str, kind: type[BusDevice], verb: str) -> Any:
+    def _device(
+        self, target: str, kind: type[BusDevice] | type[SerialFingerprintLink], verb: str
+    ) -> Any:
         found = self.find(target)
         if not isinstance(found, kind):
             raise RequestError(f"{verb}: {target!r} is a {found.kind}, not a {kind.kind}")
@@ -210,12 +262,28 @@ class SimRegistry:
             "state": found.snapshot(),
         }
 
+    def _finger(self, args: dict[str, Any]) -> Answer:
+        reader: SerialFingerprintLink = self._device(
+            _text(args, "finger", "reader"), SerialFingerprintLink, "finger"
+        )
+        staff = _text(args, "finger", "staff")
+        if staff == FINGER_UNKNOWN:
+            reader.module.place_unknown()
+        elif staff == FINGER_POOR:
+            reader.module.place_poor()
+        else:
+            reader.module.place(staff)
+        return {"reader": reader.id, "finger": staff, "seconds": FINGER_SECONDS}
+
     def _fault(self, args: dict[str, Any]) -> Answer:
         found = self.find(_text(args, "fault", "target", "device"))
         kind = _text(args, "fault", "kind")
         if isinstance(found, PrinterLink):
             found.printer.set_fault(kind)
             return {"target": found.id, "kind": kind, "faults": sorted(found.printer.faults)}
+        if isinstance(found, SerialFingerprintLink):
+            found.module.set_fault(kind)
+            return {"target": found.id, "kind": kind, "faults": sorted(found.module.faults)}
         if isinstance(found, SimulatedBus):
             if kind == FAULT_UNPLUG:
                 found.unplug()

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from daemon.api import errors
-from daemon.api.routes import attendance, reading, tickets, windows
+from daemon.api.routes import attendance, reading, staff, tickets, windows
 from daemon.hall import Hall
 from daemon.metrics import HallMetrics
 from daemon.printing import Spooler
 from daemon.runtime import DaemonInfo
 from daemon.tokens import TokenFile
+from devices.fingerprint_reader import FingerprintReader
 
 DESCRIPTION = """
 The hall's queue and devices. Every call needs `Authorization: Bearer <token>`
@@ -28,7 +31,11 @@ the operation now, 422 that the request names something invalid.
 
 
 def create_app(
-    hall: Hall, tokens: TokenFile, info: DaemonInfo, spooler: Spooler | None = None
+    hall: Hall,
+    tokens: TokenFile,
+    info: DaemonInfo,
+    spooler: Spooler | None = None,
+    readers: Sequence[FingerprintReader] = (),
 ) -> FastAPI:
     app = FastAPIOffline(
         title="hallkeeper",
@@ -44,10 +51,11 @@ def create_app(
     )
     app.state.hall = hall
     app.state.spooler = spooler
+    app.state.readers = {reader.id: reader for reader in readers}
     app.state.tokens = tokens
     app.state.info = info
     app.state.metrics = HallMetrics(hall, info)
     errors.install(app)
-    for module in (tickets, windows, reading, attendance):
+    for module in (tickets, windows, reading, attendance, staff):
         app.include_router(module.router)
     return app

@@ -358,3 +358,22 @@ class AttendanceOut(BaseModel):
             ]
         }
     )
+
+
+class EnrolRequest(Body):
+    reader: str = Field(max_length=64, description="The reader the staff member touches.")
+    page: int | None = Field(
+        default=None, ge=0, le=65535, description="Template page; the first free one if omitted."
+    )
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reader": "reader-1"}]}
+    )
+
+
+class FingerprintOut(BaseModel):
+    staff: str
+    reader: str
+    page: int
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"staff": "s01", "reader": "reader-1", "page": 0}]}
+    )

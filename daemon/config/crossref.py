@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from daemon.config.model import HallConfig
 from daemon.config.problems import Problem, problems_from_validation
+from devices.attendance_config import ReaderConfig
 from devices.models import DEVICE_MODELS
 from devices.printer_config import PrinterConfig
 
@@ -105,6 +106,10 @@ def _devices(cfg: HallConfig) -> Iterator[Problem]:
             device = model.config_type.model_validate(entry.model_dump())
         except ValidationError as exc:
             yield from problems_from_validation(exc, prefix=("devices", i))
+            continue
+        if isinstance(device, ReaderConfig):
+            if device.window is not None and device.window not in cfg.windows_by_number:
+                yield Problem(("devices", i, "window"), f"there is no window {device.window}")
             continue
         if isinstance(device, PrinterConfig):
             if device.kiosk in kiosks:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -238,10 +238,19 @@ class HallConfig(Strict):
         return {s.id: s for s in self.staff}
 
 
-def printers(config: HallConfig) -> list[PrinterConfig]:
-    """The kiosk printers among the devices (the config is checked already)."""
+C = TypeVar("C", bound=BaseModel)
+
+
+def entries_of(config: HallConfig, kind: type[C]) -> list[C]:
+    """The device entries whose model has the config schema `kind` (the config
+    is checked already)."""
     return [
-        PrinterConfig.model_validate(entry.model_dump())
+        kind.model_validate(entry.model_dump())
         for entry in config.devices
-        if (model := DEVICE_MODELS.get(entry.model)) and model.config_type is PrinterConfig
+        if (model := DEVICE_MODELS.get(entry.model)) and model.config_type is kind
     ]
+
+
+def printers(config: HallConfig) -> list[PrinterConfig]:
+    """The kiosk printers among the devices."""
+    return entries_of(config, PrinterConfig)

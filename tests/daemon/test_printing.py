@@ -25,7 +25,7 @@ from daemon.printing import Spooler
 from daemon.queue.model import PrintState
 from daemon.router import Router
 from daemon.runtime import DaemonInfo
-from daemon.simulation import printer_specs
+from daemon.simulation import overrides, printer_specs
 from daemon.store.store import Store
 from daemon.tokens import Role, TokenFile
 from devices.bus_device import DeviceContext
@@ -95,7 +95,7 @@ async def start_hall(
     hall = Hall(config, store, clock)
     router = Router(hall)
     context = DeviceContext(asyncio.get_running_loop(), hall.now, router.handle, config.texts, "zh")
-    hardware = Hardware(config, context, {}, sim.printer_urls, sim.usb_backend)
+    hardware = Hardware(config, context, overrides(sim))
     spooler = Spooler(hall, hardware.printers)
     await hall.start(day_timer=False)
     hardware.start()

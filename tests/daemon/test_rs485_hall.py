@@ -19,7 +19,7 @@ from daemon.hall import Hall
 from daemon.hardware import Hardware
 from daemon.router import Router
 from daemon.runtime import DaemonInfo
-from daemon.simulation import link_specs
+from daemon.simulation import link_specs, overrides
 from daemon.store.store import Store
 from daemon.tokens import Role, TokenFile
 from devices.bus_device import DeviceContext
@@ -108,7 +108,7 @@ async def running(
     hall = Hall(config, store)
     router = Router(hall)
     context = DeviceContext(asyncio.get_running_loop(), hall.now, router.handle, config.texts, "zh")
-    hardware = Hardware(config, context, sim.link_urls)
+    hardware = Hardware(config, context, overrides(sim))
     await hall.start(day_timer=False)
     for window, clerk in ((1, "s1"), (2, "s2"), (3, "s3")):
         await hall.perform(hall.engine.sign_in, window, clerk)

@@ -1,4 +1,5 @@
-"""Every simulator test must leave no bus, printer or control thread running."""
+"""Every simulator test must leave no bus, printer, fingerprint reader or control thread
+running."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-SIMULATOR_THREADS = ("sim-bus-", "sim-printer-", "sim-control")
+SIMULATOR_THREADS = ("sim-bus-", "sim-printer-", "sim-fingerprint-", "sim-control")
 
 
 @pytest.fixture(autouse=True)

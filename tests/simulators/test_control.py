@@ -1,5 +1,5 @@
 """The simulator control endpoint end to end: verbs over ZeroMQ, errors, `hallkeeper sim`,
-and printers."""
+printers and fingerprint readers."""
 
 from __future__ import annotations
 
@@ -15,8 +15,10 @@ import serial
 import zmq
 from escpos.printer import Usb
 
+from drivers.codec import FrameError
 from drivers.ff68 import codec as ff68
 from drivers.imm import codec as imm
+from drivers.r30x import codec as r30x
 from simulators.control import (
     DEFAULT_ENDPOINT,
     ENV_ENDPOINT,
@@ -27,10 +29,11 @@ from simulators.control import (
     request,
     sim_command,
 )
-from simulators.hall import PrinterSpec, SimulatedHall
+from simulators.hall import DeviceSpec, LinkSpec, PrinterSpec, ReaderSpec, SimulatedHall
 from simulators.registry import SimRegistry
 from simulators.rs485 import KeypadSim, PadSim, ScreenSim, SimulatedBus
 from tests.simulators.escpos.conftest import PROFILE, TICKET_PRINTOUT, print_ticket
+from tests.simulators.r30x.conftest import Host as ReaderHost
 from tests.simulators.rs485.conftest import Host, wait_for
 
 
@@ -183,7 +186,7 @@ def test_a_silent_keypad_press_is_answered_with_a_note(hall: Hall) -> None:
         ("fault", {"target": "kp-1", "kind": "unplug"}, "unplug is a bus fault"),
         ("fault", {"target": "bus-1", "kind": "garble"}, "supported: unplug, ok"),
         ("fault", {"target": "kp-1"}, "fault needs 'kind'"),
-        ("finger", {}, "unknown verb 'finger'"),
+        ("dance", {}, "unknown verb 'dance'"),
     ],
 )
 def test_errors_come_back_as_answers(
@@ -451,3 +454,165 @@ def test_sim_fault_help_names_the_printer_faults(
     assert run("fault", "--help")[0] == 0
     help_text = capsys.readouterr().out
     assert "printer: paper-near, paper-out, cover-open, cutter-error, unplug, off, ok" in help_text
+
+
+# --- fingerprint readers ----------------------------------------------------------------
+
+
+@dataclass
+class ReaderHall:
+    endpoint: str
+    sim: SimulatedHall
+
+
+@pytest.fixture
+def reader_hall(tmp_path: Path) -> Iterator[ReaderHall]:
+    """A hall with a keypad and two fingerprint readers, s1's finger enrolled on page 3 of
+    fp-1, and a control endpoint."""
+    sim = SimulatedHall(
+        [LinkSpec("bus-1", 9600, (DeviceSpec("kp-1", "ff68-keypad", 1),))],
+        tmp_path / "sim",
+        "tcp://127.0.0.1:*",
+        readers=[ReaderSpec("fp-1"), ReaderSpec("fp-2", address=7, capacity=50)],
+    )
+    sim.reader("fp-1").enroll(3, "s1")
+    sim.start()
+    assert sim.control is not None
+    try:
+        yield ReaderHall(sim.control.endpoint, sim)
+    finally:
+        sim.stop()
+
+
+@pytest.fixture
+def fp_1(reader_hall: ReaderHall) -> Iterator[ReaderHost]:
+    """The daemon's end of fp-1's serial line."""
+    host = ReaderHost(reader_hall.sim.reader_urls["fp-1"])
+    try:
+        yield host
+    finally:
+        host.close()
+
+
+def test_sim_list_shows_readers_with_their_paths_and_templates(reader_hall: ReaderHall) -> None:
+    urls = reader_hall.sim.reader_urls
+    readers = {d["id"]: d for d in request(reader_hall.endpoint, "list")["devices"]}
+    assert readers["fp-1"] == {
+        "id": "fp-1",
+        "kind": "fingerprint-reader",
+        "model": "r30x",
+        "address": 0xFFFFFFFF,
+        "templates": 1,
+        "faults": [],
+        "link": "serial",
+        "path": urls["fp-1"],
+    }
+    assert (readers["fp-2"]["address"], readers["fp-2"]["templates"]) == (7, 0)
+
+    code, out, _ = run("--control", reader_hall.endpoint, "list")
+    assert code == 0
+    rows = [line.split() for line in out.splitlines()]
+    assert ["READER", "MODEL", "PATH", "ADDRESS", "TEMPLATES", "FAULTS"] in rows
+    assert ["fp-1", "r30x", urls["fp-1"], "ffffffff", "1", "-"] in rows
+    assert ["fp-2", "r30x", urls["fp-2"], "00000007", "0", "-"] in rows
+    # Readers have a table of their own, not rows among the bus devices.
+    assert not any(row[:2] == ["fp-1", "fingerprint-reader"] for row in rows)
+
+
+def test_sim_finger_puts_a_finger_the_host_identifies(
+    reader_hall: ReaderHall, fp_1: ReaderHost
+) -> None:
+    code, out, _ = run("--control", reader_hall.endpoint, "finger", "fp-1", "s1")
+    assert (code, out.strip()) == (0, "fp-1: the finger of s1 is on the sensor (for up to 5 s)")
+    hit = fp_1.identify(200)
+    assert isinstance(hit, r30x.SearchHit) and hit.page == 3
+    # Identified once: the finger is gone from the sensor.
+    assert fp_1.ask(r30x.gen_img()).code == r30x.Result.NO_FINGER
+
+    code, out, _ = run("--control", reader_hall.endpoint, "finger", "fp-1", "unknown")
+    assert (code, out.strip()) == (0, "fp-1: an unknown finger is on the sensor (for up to 5 s)")
+    assert fp_1.identify(200) == r30x.Result.NOT_FOUND
+
+    answer = request(reader_hall.endpoint, "finger", reader="fp-1", staff="poor")
+    assert answer == {"ok": True, "reader": "fp-1", "finger": "poor", "seconds": 5.0}
+    assert fp_1.identify(200) == r30x.Result.TOO_FEW_FEATURES
+
+
+def test_sim_finger_takes_any_identity(reader_hall: ReaderHall) -> None:
+    answer = request(reader_hall.endpoint, "finger", reader="fp-2", staff="王芳")
+    assert answer["ok"] is True
+    assert reader_hall.sim.reader("fp-2").snapshot()["finger"]["print"] == "王芳"
+
+
+def test_sim_show_prints_the_library_and_the_finger(reader_hall: ReaderHall) -> None:
+    path = reader_hall.sim.reader_urls["fp-1"]
+    code, out, _ = run("--control", reader_hall.endpoint, "show", "fp-1")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == f"fp-1: r30x fingerprint reader on serial {path}, address ffffffff"
+    assert lines[1] == "no finger on the sensor, faults none"
+    assert lines[-2:] == ["library: 1 of 200 pages", "  page 3: s1"]
+
+    request(reader_hall.endpoint, "finger", reader="fp-1", staff="s2")
+    request(reader_hall.endpoint, "fault", target="fp-1", kind="garble")
+    code, out, _ = run("--control", reader_hall.endpoint, "show", "fp-1")
+    second = out.splitlines()[1]
+    assert second.startswith("finger s2 on the sensor (") and second.endswith("faults garble")
+
+    code, out, _ = run("--control", reader_hall.endpoint, "--json", "show", "fp-1")
+    state = json.loads(out)["state"]
+    assert state["library"] == {"3": "s1"}
+    assert state["finger"]["print"] == "s2"
+    assert state["path"] == path
+
+
+def test_sim_fault_on_a_reader_changes_what_the_host_gets(
+    reader_hall: ReaderHall, fp_1: ReaderHost
+) -> None:
+    code, out, _ = run("--control", reader_hall.endpoint, "fault", "fp-1", "garble")
+    assert (code, out.strip()) == (0, "fp-1: faults garble")
+    answer = fp_1.exchange(r30x.gen_img())
+    assert isinstance(answer, FrameError) and answer.reason.startswith("SUM")
+
+    answer = request(reader_hall.endpoint, "fault", target="fp-1", kind="silent")
+    assert answer == {
+        "ok": True,
+        "target": "fp-1",
+        "kind": "silent",
+        "faults": ["garble", "silent"],
+    }
+    assert fp_1.exchange(r30x.gen_img(), deadline=0.3) is None
+
+    code, out, _ = run("--control", reader_hall.endpoint, "fault", "fp-1", "ok")
+    assert (code, out.strip()) == (0, "fp-1: faults none")
+    assert fp_1.ask(r30x.gen_img()).code == r30x.Result.NO_FINGER
+
+
+@pytest.mark.parametrize(
+    ("verb", "args", "error"),
+    [
+        ("finger", {"reader": "kp-1", "staff": "s1"}, "'kp-1' is a keypad, not a fingerprint"),
+        ("finger", {"reader": "fp-9", "staff": "s1"}, "no simulated device or bus 'fp-9'"),
+        ("finger", {"reader": "fp-1"}, "finger needs 'staff'"),
+        ("finger", {"staff": "s1"}, "finger needs 'reader'"),
+        ("fault", {"target": "fp-1", "kind": "unplug"}, "supported: silent, garble, ok"),
+        ("press", {"keypad": "fp-1", "key": "call"}, "'fp-1' is a fingerprint-reader, not a"),
+        ("show", {"target": "nobody"}, "fp-1, fp-2"),
+    ],
+)
+def test_reader_errors_come_back_as_answers(
+    reader_hall: ReaderHall, verb: str, args: dict[str, object], error: str
+) -> None:
+    answer = request(reader_hall.endpoint, verb, **args)
+    assert answer["ok"] is False and error in answer["error"]
+
+
+def test_sim_finger_usage(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    assert run("finger", "fp-1")[0] == 2
+    assert run("finger", "--help")[0] == 0
+    assert "STAFF|unknown|poor" in capsys.readouterr().out
+    assert run("fault", "--help")[0] == 0
+    assert "reader: silent, garble, ok" in capsys.readouterr().out

@@ -1,4 +1,5 @@
-"""A simulated hall with ticket printers on every kind of link, reached as the daemon would."""
+"""A simulated hall with ticket printers on every kind of link and fingerprint readers,
+reached as the daemon would."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import usb.core
 import usb.util
 from escpos.printer import Network, Serial, Usb
 
-from simulators.hall import DeviceSpec, LinkSpec, PrinterSpec, SimulatedHall
+from drivers.r30x import codec as r30x
+from simulators.hall import DeviceSpec, LinkSpec, PrinterSpec, ReaderSpec, SimulatedHall
 from tests.simulators.escpos.conftest import PROFILE, TICKET_PRINTOUT, print_ticket
+from tests.simulators.r30x.conftest import Host as ReaderHost
 
 PRINTERS = (
     PrinterSpec("kiosk-usb-1", "usb", serial="K1"),
@@ -117,3 +120,88 @@ def test_printer_ids_must_not_clash_with_devices(tmp_path: Path) -> None:
             None,
             printers=[PrinterSpec("kp-1", "tcp")],
         )
+
+
+# --- fingerprint readers ----------------------------------------------------------------
+
+
+@pytest.fixture
+def reader_hall(tmp_path: Path) -> Iterator[SimulatedHall]:
+    hall = SimulatedHall(
+        [],
+        tmp_path / "sim",
+        control=None,
+        printers=[PrinterSpec("kiosk-serial", "serial")],
+        readers=[ReaderSpec("fp-1"), ReaderSpec("fp-2", address=7, password=99, capacity=50)],
+    )
+    hall.start()
+    try:
+        yield hall
+    finally:
+        hall.stop()
+
+
+def test_readers_have_symlinks_in_the_hall_folder(
+    reader_hall: SimulatedHall, tmp_path: Path
+) -> None:
+    assert reader_hall.reader_urls == {
+        "fp-1": str(tmp_path / "sim" / "fp-1"),
+        "fp-2": str(tmp_path / "sim" / "fp-2"),
+    }
+    assert all(os.path.islink(url) for url in reader_hall.reader_urls.values())
+    assert set(reader_hall.printer_urls) == {"kiosk-serial"}
+
+
+def test_a_reader_identifies_the_finger_placed_on_it(reader_hall: SimulatedHall) -> None:
+    module = reader_hall.reader("fp-1")
+    module.enroll(12, "s2")
+    host = ReaderHost(reader_hall.reader_urls["fp-1"])
+    try:
+        module.place("s2")
+        hit = host.identify(200)
+    finally:
+        host.close()
+    assert isinstance(hit, r30x.SearchHit) and hit.page == 12
+
+
+def test_a_reader_keeps_its_address_password_and_capacity(reader_hall: SimulatedHall) -> None:
+    host = ReaderHost(reader_hall.reader_urls["fp-2"], address=7)
+    try:
+        assert host.ask(r30x.template_count(7)).code == r30x.Result.VERIFY_PASSWORD_FIRST
+        assert host.ask(r30x.verify_password(99, 7)).code == r30x.Result.OK
+        assert host.ask(r30x.delete(49, 1, 7)).code == r30x.Result.OK
+        assert host.ask(r30x.delete(50, 1, 7)).code == r30x.Result.BAD_PAGE
+    finally:
+        host.close()
+
+
+def test_readers_are_in_the_registry_and_looked_up_by_id(reader_hall: SimulatedHall) -> None:
+    listed = reader_hall.registry.handle({"verb": "list"})
+    readers = {d["id"]: d for d in listed["devices"] if d["kind"] == "fingerprint-reader"}
+    assert {(r["path"], r["address"]) for r in readers.values()} == {
+        (reader_hall.reader_urls["fp-1"], 0xFFFFFFFF),
+        (reader_hall.reader_urls["fp-2"], 7),
+    }
+    assert reader_hall.reader("fp-2").capacity == 50
+    with pytest.raises(KeyError):
+        reader_hall.reader("kiosk-serial")
+
+
+def test_stop_removes_the_reader_symlinks(tmp_path: Path) -> None:
+    hall = SimulatedHall([], tmp_path, None, readers=[ReaderSpec("fp-1")])
+    hall.start()
+    hall.stop()
+    assert not os.path.lexists(hall.reader_urls["fp-1"])
+
+
+def test_reader_ids_must_not_clash_with_other_simulators(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="'kiosk' is registered already"):
+        SimulatedHall(
+            [],
+            tmp_path,
+            None,
+            printers=[PrinterSpec("kiosk", "tcp")],
+            readers=[ReaderSpec("kiosk")],
+        )
+    with pytest.raises(ValueError, match="'fp' is registered already"):
+        SimulatedHall([], tmp_path, None, readers=[ReaderSpec("fp"), ReaderSpec("fp")])

@@ -76,6 +76,7 @@ def body_operations() -> list[tuple[str, str]]:
     return [
         ("post", f"{V1}/tickets"),
         ("post", f"{V1}/tickets/{{code}}/reprint"),
+        ("post", f"{V1}/staff/{{staff}}/fingerprints"),
         ("post", f"{V1}/windows/{{window}}/call"),
         ("post", f"{V1}/windows/{{window}}/callback"),
         ("post", f"{V1}/windows/{{window}}/complete"),
