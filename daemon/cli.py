@@ -61,6 +61,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(handler=_run)
 
+    enroll = sub.add_parser("enroll", help="enrol a staff member's finger through a reader")
+    _config_option(enroll)
+    enroll.add_argument("--staff", required=True, help="staff id")
+    enroll.add_argument("--reader", required=True, help="reader device id")
+    enroll.add_argument("--page", type=int, help="template page (default: the first free one)")
+    enroll.add_argument("--token", help="an admin token (default: $HALLKEEPER_TOKEN)")
+    enroll.set_defaults(handler=_enroll)
+
     check = sub.add_parser("check-config", help="check a config file and list every problem")
     check.add_argument("file", type=Path)
     check.set_defaults(handler=_check_config)
@@ -128,6 +136,12 @@ def _run(args: argparse.Namespace) -> int:
         print(f"hallkeeper: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _enroll(args: argparse.Namespace) -> int:
+    from daemon.enrol_command import enroll
+
+    return enroll(load_config(args.config), args.staff, args.reader, args.page, args.token)
 
 
 def _check_config(args: argparse.Namespace) -> int:
