@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from daemon.config.model import HallConfig, entries_of, printers
-from devices.attendance_config import ReaderConfig
+from devices.adms_terminal import AdmsTerminal
+from devices.attendance_config import AdmsConfig, ReaderConfig, TerminalConfig
+from devices.attendance_terminal import AttendanceTerminal
 from devices.bus_device import BusDevice, DeviceContext
 from devices.caller_keypad import CallerKeypad
 from devices.config import BusDeviceConfig
@@ -80,6 +82,11 @@ class Hardware:
             )
             for reader in entries_of(config, ReaderConfig)
         ]
+        self.terminals = [
+            AttendanceTerminal(terminal, context, overrides.urls.get(terminal.id))
+            for terminal in entries_of(config, TerminalConfig)
+        ]
+        self.adms = [AdmsTerminal(entry, context) for entry in entries_of(config, AdmsConfig)]
         self.window_displays = self._by_window(WindowDisplay)
         self.keypads = self._by_window(CallerKeypad)
         self.pads = self._by_window(EvaluationPad)
@@ -93,9 +100,11 @@ class Hardware:
         return found
 
     @property
-    def _threaded(self) -> list[BusMaster | TicketPrinter | FingerprintReader]:
-        """What runs a thread of its own: buses, printers, readers."""
-        return [*self.buses.values(), *self.printers, *self.readers]
+    def _threaded(
+        self,
+    ) -> list[BusMaster | TicketPrinter | FingerprintReader | AttendanceTerminal]:
+        """What runs a thread of its own: buses, printers, readers, terminals."""
+        return [*self.buses.values(), *self.printers, *self.readers, *self.terminals]
 
     def start(self) -> None:
         for owner in self._threaded:
@@ -110,6 +119,8 @@ class Hardware:
             *(device.health() for device in self.devices),
             *(printer.health() for printer in self.printers),
             *(reader.health() for reader in self.readers),
+            *(terminal.health() for terminal in self.terminals),
+            *(pusher.health() for pusher in self.adms),
         ]
 
     def reader(self, reader_id: str) -> FingerprintReader | None:

@@ -20,7 +20,13 @@ from daemon.hardware import Hardware
 from daemon.printing import Spooler
 from daemon.router import Router
 from daemon.runtime import DaemonInfo
-from daemon.simulation import link_specs, overrides, printer_specs, reader_specs
+from daemon.simulation import (
+    link_specs,
+    overrides,
+    printer_specs,
+    reader_specs,
+    terminal_specs,
+)
 from daemon.store.store import Store
 from daemon.tokens import Role, TokenFile
 from devices.bus_device import DeviceContext
@@ -58,6 +64,7 @@ async def run_daemon(config: HallConfig, simulate: bool = False) -> None:
                 default_endpoint(),
                 printers=printer_specs(config),
                 readers=reader_specs(config),
+                terminals=terminal_specs(config),
             )
             simulated.start()
             closing.callback(simulated.stop)
@@ -99,7 +106,7 @@ async def _run_hall(
         spooler.start()
         server = EmbeddedServer(
             uvicorn.Config(
-                create_app(hall, tokens, info, spooler, hardware.readers),
+                create_app(hall, tokens, info, spooler, hardware.readers, hardware.adms),
                 host=config.api.host,
                 port=config.api.port,
                 lifespan="off",

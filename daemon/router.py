@@ -20,6 +20,7 @@ from daemon.queue.errors import QueueError
 from daemon.queue.model import AT_WINDOW, QUEUED, PunchMethod, Ticket, WindowStatus
 from daemon.queue.state import QueueState
 from daemon.store.store import EventRecord
+from daemon.terminal_punches import store_punches
 from devices.events import (
     DeviceEvent,
     FingerIdentified,
@@ -28,6 +29,7 @@ from devices.events import (
     KeypadAction,
     KeyPressed,
     RatingEntered,
+    TerminalPunches,
     WindowView,
 )
 
@@ -159,6 +161,8 @@ class Router:
                     await self._rating(event)
                 case FingerIdentified() | FingerUnknown():
                     await self._finger(event)
+                case TerminalPunches():
+                    await self._terminal_punches(event)
         except QueueError as exc:
             log.info("%s: %s", event, exc.en)
         except StoreUnavailable as exc:
@@ -220,6 +224,9 @@ class Router:
             await hall.perform(hall.attendance.punch, staff, event.reader, PunchMethod.FINGER)
         else:
             await hall.perform(hall.attendance.clock_at_window, window, staff, event.reader)
+
+    async def _terminal_punches(self, event: TerminalPunches) -> None:
+        await store_punches(self.hall, event.terminal, event.punches)
 
     def _hardware(self) -> Hardware:
         assert self.hardware is not None, "the router has not been started"

@@ -5,10 +5,18 @@ from __future__ import annotations
 
 from daemon.config.model import HallConfig, entries_of, printers
 from daemon.hardware import Overrides
-from devices.attendance_config import ReaderConfig
+from devices.attendance_config import ReaderConfig, TerminalConfig
 from devices.config import BusDeviceConfig, PadConfig
 from devices.models import DEVICE_MODELS
-from simulators.hall import SIMULATORS, DeviceSpec, LinkSpec, PrinterSpec, ReaderSpec, SimulatedHall
+from simulators.hall import (
+    SIMULATORS,
+    DeviceSpec,
+    LinkSpec,
+    PrinterSpec,
+    ReaderSpec,
+    SimulatedHall,
+    TerminalSpec,
+)
 
 
 class NoSimulator(Exception):
@@ -50,7 +58,21 @@ def reader_specs(config: HallConfig) -> list[ReaderSpec]:
     ]
 
 
+def terminal_specs(config: HallConfig) -> list[TerminalSpec]:
+    """Each terminal with the staff who have a terminal user id enrolled on it."""
+    users = tuple((m.terminal_user, m.name) for m in config.staff if m.terminal_user)
+    return [
+        TerminalSpec(terminal.id, users, terminal.comm_key)
+        for terminal in entries_of(config, TerminalConfig)
+    ]
+
+
 def overrides(simulated: SimulatedHall) -> Overrides:
     """Where the daemon finds the simulators instead of the configured hardware."""
-    urls = {**simulated.link_urls, **simulated.printer_urls, **simulated.reader_urls}
+    urls = {
+        **simulated.link_urls,
+        **simulated.printer_urls,
+        **simulated.reader_urls,
+        **simulated.terminal_urls,
+    }
     return Overrides(urls, simulated.usb_backend)

@@ -49,3 +49,12 @@ class TerminalConfig(Strict):
         description="No packet for this long: reconnect and read the log for missed punches.",
     )
     time_sync: dt.time = Field(default=dt.time(3, 0), description="Daily clock sync.")
+
+
+class AdmsConfig(Strict):
+    """A terminal that pushes punches over HTTP (ADMS, /iclock/...), known by
+    its serial number; punches from serial numbers not configured are refused."""
+
+    id: Slug
+    model: str
+    serial_number: str = Field(min_length=1, max_length=64, description="The terminal's SN.")

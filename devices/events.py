@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -51,7 +52,18 @@ class FingerUnknown:
     reader: str
 
 
-DeviceEvent = KeyPressed | RatingEntered | FingerIdentified | FingerUnknown
+@dataclass(frozen=True)
+class TerminalPunches:
+    """Punches from an attendance terminal: live ones, or its log read after a
+    (re)connect, which repeats punches already stored (the hall keeps each once).
+    Times are the terminal's local clock, naive."""
+
+    terminal: str
+    punches: tuple[tuple[str, dt.datetime], ...]  # (terminal user id, time)
+    live: bool
+
+
+DeviceEvent = KeyPressed | RatingEntered | FingerIdentified | FingerUnknown | TerminalPunches
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from devices.attendance_config import ReaderConfig
+from devices.adms_terminal import AdmsTerminal
+from devices.attendance_config import AdmsConfig, ReaderConfig, TerminalConfig
+from devices.attendance_terminal import AttendanceTerminal
 from devices.bus_device import BusDevice
 from devices.caller_keypad import CallerKeypad
 from devices.config import (
@@ -28,8 +30,20 @@ class DeviceModel:
     name: str
     kind: str
     protocol: str  # addresses are unique per protocol on a link
-    config_type: type[BusDeviceConfig] | type[PrinterConfig] | type[ReaderConfig]
-    device_type: type[BusDevice] | type[TicketPrinter] | type[FingerprintReader]
+    config_type: (
+        type[BusDeviceConfig]
+        | type[PrinterConfig]
+        | type[ReaderConfig]
+        | type[TerminalConfig]
+        | type[AdmsConfig]
+    )
+    device_type: (
+        type[BusDevice]
+        | type[TicketPrinter]
+        | type[FingerprintReader]
+        | type[AttendanceTerminal]
+        | type[AdmsTerminal]
+    )
 
     @property
     def on_bus(self) -> bool:
@@ -48,5 +62,9 @@ DEVICE_MODELS: dict[str, DeviceModel] = {
         DeviceModel("ff68-pad", EvaluationPad.kind, "ff68", PadConfig, EvaluationPad),
         DeviceModel("escpos-printer", TicketPrinter.kind, "escpos", PrinterConfig, TicketPrinter),
         DeviceModel("r30x-reader", FingerprintReader.kind, "r30x", ReaderConfig, FingerprintReader),
+        DeviceModel(
+            "zk-terminal", AttendanceTerminal.kind, "zk", TerminalConfig, AttendanceTerminal
+        ),
+        DeviceModel("zk-adms", AdmsTerminal.kind, "adms", AdmsConfig, AdmsTerminal),
     )
 }

@@ -372,6 +372,8 @@ def _human(verb: str, answer: dict[str, Any]) -> str:
     if verb == "rate":
         text = f"{answer['device']}: rated {answer['level']} ({answer['meaning']})"
         return text + (f" ({answer['note']})" if "note" in answer else "")
+    if verb == "finger" and "terminal" in answer:
+        return f"{answer['terminal']}: user {answer['user']} punched"
     if verb == "finger":
         who = {
             FINGER_UNKNOWN: "an unknown finger",

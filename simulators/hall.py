@@ -25,6 +25,7 @@ from simulators.registry import SimRegistry
 from simulators.rs485.bus import SimulatedBus
 from simulators.rs485.devices import KeypadSim, PadSim, ScreenSim
 from simulators.rs485.port import BusDevice
+from simulators.zk import SimulatedTerminal, TerminalLink, User
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,15 @@ class ReaderSpec:
     capacity: int = DEFAULT_CAPACITY
 
 
+@dataclass(frozen=True)
+class TerminalSpec:
+    """A ZKTeco attendance terminal on TCP with its enrolled users (user id, name)."""
+
+    id: str
+    users: tuple[tuple[str, str], ...] = ()
+    comm_key: int = 0
+
+
 SIMULATORS: dict[str, Callable[[DeviceSpec], BusDevice]] = {
     "ff68-keypad": lambda spec: KeypadSim(spec.id, spec.address),
     "ff68-pad": lambda spec: PadSim(spec.id, spec.address, keys=spec.keys),
@@ -80,6 +90,7 @@ class SimulatedHall:
         *,
         printers: Sequence[PrinterSpec] = (),
         readers: Sequence[ReaderSpec] = (),
+        terminals: Sequence[TerminalSpec] = (),
     ) -> None:
         """Buses, serial printers and fingerprint readers appear as symlinks in `folder`;
         `control` is the control endpoint (None: no endpoint, for tests that drive the
@@ -110,6 +121,10 @@ class SimulatedHall:
             )
             self.registry.add_reader(SerialFingerprintLink(module, folder / reader.id))
             self.reader_urls[reader.id] = str(folder / reader.id)
+        for spec in terminals:
+            users = [User(uid, user_id, name) for uid, (user_id, name) in enumerate(spec.users, 1)]
+            terminal = SimulatedTerminal(spec.id, users=users, comm_key=spec.comm_key)
+            self.registry.add_terminal(TerminalLink(terminal))
         self.control = ControlServer(self.registry, control) if control is not None else None
 
     def _printer_link(self, spec: PrinterSpec, folder: Path) -> PrinterLink:
@@ -130,12 +145,16 @@ class SimulatedHall:
             printer.start()
         for reader in self.registry.readers:
             reader.start()
+        for terminal in self.registry.terminals:
+            terminal.start()
         if self.control is not None:
             self.control.start()
 
     def stop(self) -> None:
         if self.control is not None:
             self.control.stop()
+        for terminal in self.registry.terminals:
+            terminal.stop()
         for reader in self.registry.readers:
             reader.stop()
         for printer in self.registry.printers:
@@ -154,6 +173,18 @@ class SimulatedHall:
             elif isinstance(link, SerialPrinterLink):
                 urls[link.id] = str(link.path)
         return urls
+
+    @property
+    def terminal_urls(self) -> dict[str, str]:
+        """Where the host finds each attendance terminal (``tcp://127.0.0.1:PORT``,
+        once started)."""
+        return {link.id: link.url for link in self.registry.terminals if link.port}
+
+    def terminal(self, terminal_id: str) -> SimulatedTerminal:
+        for link in self.registry.terminals:
+            if link.id == terminal_id:
+                return link.terminal
+        raise KeyError(terminal_id)
 
     def printer(self, printer_id: str) -> SimulatedPrinter:
         for link in self.registry.printers:

@@ -44,6 +44,7 @@ from simulators.r30x import FINGER_SECONDS, SerialFingerprintLink
 from simulators.rs485.bus import SimulatedBus
 from simulators.rs485.devices import LEVELS, KeypadSim, PadSim
 from simulators.rs485.port import FAULT_OK, BusDevice
+from simulators.zk.link import TerminalLink
 
 __all__ = [
     "BUS_FAULTS",
@@ -68,6 +69,7 @@ FINGER_POOR = "poor"
 NAMES_SHOWN = 12
 
 Answer = dict[str, Any]
+Simulator = BusDevice | SimulatedBus | PrinterLink | SerialFingerprintLink | TerminalLink
 
 
 class RequestError(ValueError):
@@ -121,6 +123,7 @@ class SimRegistry:
         self._buses: list[SimulatedBus] = []
         self._printers: list[PrinterLink] = []
         self._readers: list[SerialFingerprintLink] = []
+        self._terminals: list[TerminalLink] = []
         self._lock = threading.Lock()
         self._verbs: dict[str, Callable[[dict[str, Any]], Answer]] = {
             "list": self._list,
@@ -153,11 +156,18 @@ class SimRegistry:
             self._readers.append(link)
         return link
 
+    def add_terminal(self, link: TerminalLink) -> TerminalLink:
+        """Register an attendance terminal; ValueError if a simulator has its id already."""
+        with self._lock:
+            self._check_free(link.id)
+            self._terminals.append(link)
+        return link
+
     def _check_free(self, name: str) -> None:
         """ValueError if a device, printer, reader or bus is called ``name`` (under the lock)."""
         taken = {device.id for bus in self._buses for device in bus.devices}
         taken |= {bus.name for bus in self._buses}
-        taken |= {link.id for link in (*self._printers, *self._readers)}
+        taken |= {link.id for link in (*self._printers, *self._readers, *self._terminals)}
         if name in taken:
             raise ValueError(f"a simulator named {name!r} is registered already")
 
@@ -176,17 +186,21 @@ class SimRegistry:
         with self._lock:
             return tuple(self._readers)
 
+    @property
+    def terminals(self) -> tuple[TerminalLink, ...]:
+        with self._lock:
+            return tuple(self._terminals)
+
     def devices(self) -> list[tuple[BusDevice, SimulatedBus]]:
         return [(device, bus) for bus in self.buses for device in bus.devices]
 
-    def find(self, target: str) -> BusDevice | SimulatedBus | PrinterLink | SerialFingerprintLink:
-        """The device, printer, reader or bus called ``target``; RequestError if none or
-        several are."""
-        found: list[BusDevice | SimulatedBus | PrinterLink | SerialFingerprintLink] = [
-            device for device, _ in self.devices() if device.id == target
-        ]
+    def find(self, target: str) -> Simulator:
+        """The device, printer, reader, terminal or bus called ``target``; RequestError if
+        none or several are."""
+        found: list[Simulator] = [device for device, _ in self.devices() if device.id == target]
         found += [printer for printer in self.printers if printer.id == target]
         found += [reader for reader in self.readers if reader.id == target]
+        found += [terminal for terminal in self.terminals if terminal.id == target]
         found += [bus for bus in self.buses if bus.name == target]
         if len(found) == 1:
             return found[0]
@@ -196,6 +210,7 @@ class SimRegistry:
             [d.id for d, _ in self.devices()]
             + [p.id for p in self.printers]
             + [r.id for r in self.readers]
+            + [t.id for t in self.terminals]
             + [b.name for b in self.buses]
         )
         shown = ", ".join(names[:NAMES_SHOWN]) + (", ..." if len(names) > NAMES_SHOWN else "")
@@ -224,7 +239,8 @@ class SimRegistry:
                 {**device.describe(), "link": str(bus.path)} for device, bus in self.devices()
             ]
             + [printer.describe() for printer in self.printers]
-            + [reader.describe() for reader in self.readers],
+            + [reader.describe() for reader in self.readers]
+            + [terminal.describe() for terminal in self.terminals],
             "buses": [bus.describe() for bus in self.buses],
         }
 
@@ -263,10 +279,13 @@ class SimRegistry:
         }
 
     def _finger(self, args: dict[str, Any]) -> Answer:
-        reader: SerialFingerprintLink = self._device(
-            _text(args, "finger", "reader"), SerialFingerprintLink, "finger"
-        )
+        target = _text(args, "finger", "reader")
         staff = _text(args, "finger", "staff")
+        found = self.find(target)
+        if isinstance(found, TerminalLink):  # STAFF is the user id on the terminal
+            found.terminal.punch(staff)
+            return {"terminal": found.id, "user": staff}
+        reader: SerialFingerprintLink = self._device(target, SerialFingerprintLink, "finger")
         if staff == FINGER_UNKNOWN:
             reader.module.place_unknown()
         elif staff == FINGER_POOR:
@@ -284,6 +303,9 @@ class SimRegistry:
         if isinstance(found, SerialFingerprintLink):
             found.module.set_fault(kind)
             return {"target": found.id, "kind": kind, "faults": sorted(found.module.faults)}
+        if isinstance(found, TerminalLink):
+            found.terminal.set_fault(kind)
+            return {"target": found.id, "kind": kind, "faults": found.describe().get("faults")}
         if isinstance(found, SimulatedBus):
             if kind == FAULT_UNPLUG:
                 found.unplug()

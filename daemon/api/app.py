@@ -8,12 +8,13 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from daemon.api import errors
-from daemon.api.routes import attendance, reading, staff, tickets, windows
+from daemon.api.routes import adms, attendance, reading, staff, tickets, windows
 from daemon.hall import Hall
 from daemon.metrics import HallMetrics
 from daemon.printing import Spooler
 from daemon.runtime import DaemonInfo
 from daemon.tokens import TokenFile
+from devices.adms_terminal import AdmsTerminal
 from devices.fingerprint_reader import FingerprintReader
 
 DESCRIPTION = """
@@ -36,6 +37,7 @@ def create_app(
     info: DaemonInfo,
     spooler: Spooler | None = None,
     readers: Sequence[FingerprintReader] = (),
+    pushers: Sequence[AdmsTerminal] = (),
 ) -> FastAPI:
     app = FastAPIOffline(
         title="hallkeeper",
@@ -52,10 +54,11 @@ def create_app(
     app.state.hall = hall
     app.state.spooler = spooler
     app.state.readers = {reader.id: reader for reader in readers}
+    app.state.adms = {pusher.config.serial_number: pusher for pusher in pushers}
     app.state.tokens = tokens
     app.state.info = info
     app.state.metrics = HallMetrics(hall, info)
     errors.install(app)
-    for module in (tickets, windows, reading, attendance, staff):
+    for module in (tickets, windows, reading, attendance, staff, adms):
         app.include_router(module.router)
     return app

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from daemon.config.model import HallConfig
 from daemon.config.problems import Problem, problems_from_validation
-from devices.attendance_config import ReaderConfig
+from devices.attendance_config import AdmsConfig, ReaderConfig, TerminalConfig
 from devices.models import DEVICE_MODELS
 from devices.printer_config import PrinterConfig
 
@@ -106,6 +106,8 @@ def _devices(cfg: HallConfig) -> Iterator[Problem]:
             device = model.config_type.model_validate(entry.model_dump())
         except ValidationError as exc:
             yield from problems_from_validation(exc, prefix=("devices", i))
+            continue
+        if isinstance(device, TerminalConfig | AdmsConfig):
             continue
         if isinstance(device, ReaderConfig):
             if device.window is not None and device.window not in cfg.windows_by_number:

@@ -8,7 +8,14 @@ from collections.abc import Iterator
 
 import pytest
 
-SIMULATOR_THREADS = ("sim-bus-", "sim-printer-", "sim-fingerprint-", "sim-control")
+SIMULATOR_THREADS = (
+    "sim-bus-",
+    "sim-printer-",
+    "sim-fingerprint-",
+    "sim-terminal-",
+    "sim-adms-",
+    "sim-control",
+)
 
 
 @pytest.fixture(autouse=True)

@@ -616,3 +616,25 @@ def test_sim_finger_usage(
     assert "STAFF|unknown|poor" in capsys.readouterr().out
     assert run("fault", "--help")[0] == 0
     assert "reader: silent, garble, ok" in capsys.readouterr().out
+
+
+def test_terminals_are_listed_punched_and_rebooted() -> None:
+    from simulators.registry import SimRegistry
+    from simulators.zk import SimulatedTerminal, TerminalLink, User
+
+    registry = SimRegistry()
+    link = registry.add_terminal(
+        TerminalLink(SimulatedTerminal("zk-1", users=[User(1, "101", "A")]))
+    )
+    listed = registry.handle({"verb": "list"})
+    assert [d["id"] for d in listed["devices"]] == ["zk-1"]
+
+    punched = registry.handle({"verb": "finger", "reader": "zk-1", "staff": "101"})
+    assert punched == {"ok": True, "terminal": "zk-1", "user": "101"}
+    assert [record.user_id for record in link.terminal.log] == ["101"]
+    assert not registry.handle({"verb": "finger", "reader": "zk-1", "staff": "999"})["ok"]
+
+    rebooted = registry.handle({"verb": "fault", "target": "zk-1", "kind": "reboot"})
+    assert rebooted["ok"] and "reboot" in rebooted["faults"]
+    shown = registry.handle({"verb": "show", "target": "zk-1"})
+    assert shown["ok"] and shown["target"] == "zk-1"

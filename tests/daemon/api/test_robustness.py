@@ -197,6 +197,9 @@ QUERY_PARAMETERS = [
     (f"{V1}/queue", "limit"),
     (f"{V1}/stats", "date"),
     (f"{V1}/tickets/{{code}}", "day"),
+    ("/iclock/cdata", "SN"),
+    ("/iclock/cdata", "table"),
+    ("/iclock/getrequest", "SN"),
 ]
 
 
