@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from drivers.codec import FrameError
+from drivers.codec import FrameError, StreamDecoder
 
 __all__ = [
     "CONFIRM_CALLBACK",
@@ -125,7 +125,7 @@ def encode(frame: Frame) -> bytes:
     return bytes((0xFF, MARK, length, length, MARK)) + body + bytes((frame.checksum, END))
 
 
-class Decoder:
+class Decoder(StreamDecoder[Frame]):
     """Turns a stream of bytes into `Frame`s and `FrameError`s.
 
     ``from_device`` says which side we are: True on the host, which decodes
@@ -151,63 +151,12 @@ class Decoder:
     (under 15 bytes) or a trailing ``ff``.
     """
 
+    start = START
+
     def __init__(self, from_device: bool) -> None:
         self.from_device = from_device
         self._min_length = 3 if from_device else 2
-        self._buffer = bytearray()
-        # Bytes of the buffer, from its start, already carried by a reported error.
-        self._reported = 0
-
-    @property
-    def buffered(self) -> bytes:
-        """Bytes held back waiting for the rest of a frame."""
-        return bytes(self._buffer)
-
-    def reset(self) -> None:
-        """Drop any partial frame, e.g. after the link was reopened."""
-        self._buffer.clear()
-        self._reported = 0
-
-    def feed(self, data: bytes) -> list[Frame | FrameError]:
-        buffer = self._buffer
-        buffer += data
-        out: list[Frame | FrameError] = []
-        garbage = bytearray()
-        position = 0
-        while True:
-            start = buffer.find(START, position)
-            if start < 0:
-                # A trailing ff may be the first half of the next start.
-                keep = 1 if buffer.endswith(b"\xff") and len(buffer) > position else 0
-                self._skip(position, len(buffer) - keep, garbage)
-                position = len(buffer) - keep
-                break
-            self._skip(position, start, garbage)
-            position = start
-            result = self._frame_at(start)
-            if result is None:
-                break  # incomplete: wait for more bytes
-            item, size = result
-            if garbage:
-                out.append(FrameError("garbage", bytes(garbage)))
-                garbage.clear()
-            out.append(item)
-            if isinstance(item, Frame):
-                position = start + size
-            else:
-                self._reported = max(self._reported, start + size)
-                position = start + 1
-        if garbage:
-            out.append(FrameError("garbage", bytes(garbage)))
-        del buffer[:position]
-        self._reported = max(0, self._reported - position)
-        return out
-
-    def _skip(self, begin: int, end: int, garbage: bytearray) -> None:
-        """Add buffer[begin:end] to the garbage, less what an error already carried."""
-        begin = max(begin, self._reported)
-        if end > begin:
-            garbage += self._buffer[begin:end]
+        super().__init__()
 
     def _frame_at(self, start: int) -> tuple[Frame | FrameError, int] | None:
         """Decode the frame whose ``ff 68`` is at ``start``.

@@ -19,7 +19,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from drivers.codec import FrameError
+from drivers.codec import FrameError, StreamDecoder
 
 __all__ = [
     "DEFAULT_MAX_FRAME",
@@ -92,7 +92,7 @@ def encode(message: ScreenText) -> bytes:
     return bytes((START, message.addr)) + HEADER + bytes((checksum,)) + checked
 
 
-class Decoder:
+class Decoder(StreamDecoder[ScreenText]):
     """Turns the bytes a screen receives into `ScreenText`s and `FrameError`s.
 
     A frame starts at ``aa`` followed, after the address byte, by ``bb 51 54``
@@ -106,68 +106,15 @@ class Decoder:
     reported again as garbage. `feed` never raises.
     """
 
+    start = bytes((START,))
+
     def __init__(self, max_frame: int = DEFAULT_MAX_FRAME) -> None:
         if max_frame < MIN_FRAME:
             raise ValueError(f"max_frame {max_frame} is below the smallest frame ({MIN_FRAME})")
         self.max_frame = max_frame
-        self._buffer = bytearray()
-        # Bytes of the buffer, from its start, already carried by a reported error.
-        self._reported = 0
+        super().__init__()
 
-    @property
-    def buffered(self) -> bytes:
-        """Bytes held back waiting for the rest of a frame."""
-        return bytes(self._buffer)
-
-    def reset(self) -> None:
-        """Drop any partial frame."""
-        self._buffer.clear()
-        self._reported = 0
-
-    def feed(self, data: bytes) -> list[ScreenText | FrameError]:
-        buffer = self._buffer
-        buffer += data
-        out: list[ScreenText | FrameError] = []
-        garbage = bytearray()
-        position = 0
-        while True:
-            start = buffer.find(START, position)
-            if start < 0:
-                self._skip(position, len(buffer), garbage)
-                position = len(buffer)
-                break
-            self._skip(position, start, garbage)
-            position = start
-            if not self._header_fits(start):
-                self._skip(start, start + 1, garbage)
-                position = start + 1
-                continue
-            result = self._frame_at(start)
-            if result is None:
-                break  # incomplete: wait for more bytes
-            item, size = result
-            if garbage:
-                out.append(FrameError("garbage", bytes(garbage)))
-                garbage.clear()
-            out.append(item)
-            if isinstance(item, ScreenText):
-                position = start + size
-            else:
-                self._reported = max(self._reported, start + size)
-                position = start + 1
-        if garbage:
-            out.append(FrameError("garbage", bytes(garbage)))
-        del buffer[:position]
-        self._reported = max(0, self._reported - position)
-        return out
-
-    def _skip(self, begin: int, end: int, garbage: bytearray) -> None:
-        """Add buffer[begin:end] to the garbage, less what an error already carried."""
-        begin = max(begin, self._reported)
-        if end > begin:
-            garbage += self._buffer[begin:end]
-
-    def _header_fits(self, start: int) -> bool:
+    def _could_start(self, start: int) -> bool:
         """Whether the bytes received so far after the ``aa`` at ``start`` fit a header."""
         received = self._buffer[start + 2 : start + 2 + len(HEADER)]
         return received == HEADER[: len(received)]

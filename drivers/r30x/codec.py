@@ -22,7 +22,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from drivers.codec import FrameError
+from drivers.codec import FrameError, StreamDecoder
 
 __all__ = [
     "DEFAULT_ADDRESS",
@@ -174,7 +174,7 @@ def _wire(packet: Packet) -> bytes:
     )
 
 
-class Decoder:
+class Decoder(StreamDecoder[Packet]):
     """Turns a stream of bytes (either direction) into `Packet`s and `FrameError`s.
 
     Error handling, as the FF68 decoder does it, so a broken packet never
@@ -197,63 +197,9 @@ class Decoder:
     answer should `reset` the decoder before it sends the next command.
     """
 
-    def __init__(self) -> None:
-        self._buffer = bytearray()
-        # Bytes of the buffer, from its start, already carried by a reported error.
-        self._reported = 0
+    start = START
 
-    @property
-    def buffered(self) -> bytes:
-        """Bytes held back waiting for the rest of a packet."""
-        return bytes(self._buffer)
-
-    def reset(self) -> None:
-        """Drop any partial packet (after a deadline passed, or the port was reopened)."""
-        self._buffer.clear()
-        self._reported = 0
-
-    def feed(self, data: bytes) -> list[Packet | FrameError]:
-        buffer = self._buffer
-        buffer += data
-        out: list[Packet | FrameError] = []
-        garbage = bytearray()
-        position = 0
-        while True:
-            start = buffer.find(START, position)
-            if start < 0:
-                # A trailing ef may be the first half of the next start.
-                keep = 1 if buffer.endswith(START[:1]) and len(buffer) > position else 0
-                self._skip(position, len(buffer) - keep, garbage)
-                position = len(buffer) - keep
-                break
-            self._skip(position, start, garbage)
-            position = start
-            result = self._packet_at(start)
-            if result is None:
-                break  # incomplete: wait for more bytes
-            item, size = result
-            if garbage:
-                out.append(FrameError("garbage", bytes(garbage)))
-                garbage.clear()
-            out.append(item)
-            if isinstance(item, Packet):
-                position = start + size
-            else:
-                self._reported = max(self._reported, start + size)
-                position = start + 1
-        if garbage:
-            out.append(FrameError("garbage", bytes(garbage)))
-        del buffer[:position]
-        self._reported = max(0, self._reported - position)
-        return out
-
-    def _skip(self, begin: int, end: int, garbage: bytearray) -> None:
-        """Add buffer[begin:end] to the garbage, less what an error already carried."""
-        begin = max(begin, self._reported)
-        if end > begin:
-            garbage += self._buffer[begin:end]
-
-    def _packet_at(self, start: int) -> tuple[Packet | FrameError, int] | None:
+    def _frame_at(self, start: int) -> tuple[Packet | FrameError, int] | None:
         """Decode the packet whose ``ef 01`` is at ``start``: the item and how many
         bytes it spans, or None if more bytes are needed to decide."""
         buffer = self._buffer

@@ -55,7 +55,7 @@ import datetime as dt
 import struct
 from dataclasses import dataclass
 
-from drivers.codec import FrameError
+from drivers.codec import FrameError, StreamDecoder
 
 __all__ = [
     "CMD_ACK_DATA",
@@ -220,7 +220,7 @@ def encode(packet: Packet) -> bytes:
     return START + _U32.pack(HEADER_SIZE + len(data)) + header + data
 
 
-class Decoder:
+class Decoder(StreamDecoder[Packet]):
     """Turns a TCP byte stream into `Packet`s and `FrameError`s, for either side.
 
     * Bytes before a ``50 50 82 7d`` start are garbage, reported as one
@@ -237,62 +237,9 @@ class Decoder:
     a trailing part of a start sequence.
     """
 
-    def __init__(self) -> None:
-        self._buffer = bytearray()
-        # Bytes of the buffer, from its start, already carried by a reported error.
-        self._reported = 0
+    start = START
 
-    @property
-    def buffered(self) -> bytes:
-        """Bytes held back waiting for the rest of a packet."""
-        return bytes(self._buffer)
-
-    def reset(self) -> None:
-        """Drop any partial packet, e.g. on a new connection."""
-        self._buffer.clear()
-        self._reported = 0
-
-    def feed(self, data: bytes) -> list[Packet | FrameError]:
-        buffer = self._buffer
-        buffer += data
-        out: list[Packet | FrameError] = []
-        garbage = bytearray()
-        position = 0
-        while True:
-            start = buffer.find(START, position)
-            if start < 0:
-                keep = _start_prefix_at_end(buffer, position)
-                self._skip(position, len(buffer) - keep, garbage)
-                position = len(buffer) - keep
-                break
-            self._skip(position, start, garbage)
-            position = start
-            result = self._packet_at(start)
-            if result is None:
-                break  # incomplete: wait for more bytes
-            item, size = result
-            if garbage:
-                out.append(FrameError("garbage", bytes(garbage)))
-                garbage.clear()
-            out.append(item)
-            if isinstance(item, Packet):
-                position = start + size
-            else:
-                self._reported = max(self._reported, start + size)
-                position = start + 1
-        if garbage:
-            out.append(FrameError("garbage", bytes(garbage)))
-        del buffer[:position]
-        self._reported = max(0, self._reported - position)
-        return out
-
-    def _skip(self, begin: int, end: int, garbage: bytearray) -> None:
-        """Add buffer[begin:end] to the garbage, less what an error already carried."""
-        begin = max(begin, self._reported)
-        if end > begin:
-            garbage += self._buffer[begin:end]
-
-    def _packet_at(self, start: int) -> tuple[Packet | FrameError, int] | None:
+    def _frame_at(self, start: int) -> tuple[Packet | FrameError, int] | None:
         """Decode the packet whose start sequence is at ``start``: the item and
         how many bytes it spans, or None if more bytes are needed to decide."""
         buffer = self._buffer
@@ -311,14 +258,6 @@ class Decoder:
             reason = f"checksum {sent:04x}, should be {packet.checksum:04x}"
             return FrameError(reason, bytes(buffer[start : start + size])), size
         return packet, size
-
-
-def _start_prefix_at_end(buffer: bytearray, position: int) -> int:
-    """How many bytes at the end of ``buffer`` (after ``position``) may begin a start."""
-    for keep in range(min(len(START) - 1, len(buffer) - position), 0, -1):
-        if buffer.endswith(START[:keep]):
-            return keep
-    return 0
 
 
 # --- time ----------------------------------------------------------------------------
