@@ -165,7 +165,8 @@ class AttendanceTerminal:
     def health(self) -> DeviceHealth:
         health = self.tracker.health
         health.counters = self.counters
-        health.details = {**self.received, "clock_synced_on": self._synced_on}
+        synced = self._synced_on.isoformat() if self._synced_on else None
+        health.details = {**self.received, "clock_synced_on": synced}
         return health
 
     # -- the terminal's thread -----------------------------------------------------

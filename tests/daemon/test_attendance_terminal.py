@@ -91,3 +91,13 @@ async def test_punches_during_a_reboot_come_back_from_the_log_exactly_once(
     assert sum(e["type"] == "attendance.punch" for e in events) == 4, "each punch once"
     states = [h["state"] for h in health(hardware)["history"]]
     assert states == ["offline", "online", "offline", "online"]
+
+
+async def test_the_terminals_clock_is_set_to_the_halls_on_connect(
+    running: tuple[Hall, Hardware, SimulatedHall],
+) -> None:
+    hall, hardware, sim = running
+    local = hall.now().replace(tzinfo=None)
+    drift = abs((sim.terminal("zk-1").now() - local).total_seconds())
+    assert drift < 2, f"the terminal's clock is {drift:.0f} s off the hall's"
+    assert health(hardware)["details"]["clock_synced_on"] == hall.now().date().isoformat()
