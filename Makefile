@@ -6,12 +6,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean fonts
+.PHONY: demo test lint bench clean fonts mosquitto
 
 demo: $(STAMP)
 	$(BIN)/hallkeeper run --config config/demo.yaml --simulate
 
-test: $(STAMP)
+test: $(STAMP) mosquitto
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -33,6 +33,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@$(MAKE) --no-print-directory fonts
+	@$(MAKE) --no-print-directory mosquitto
 	touch $(STAMP)
 
 # Tickets print Tibetan (and other scripts printers have no font for) as
@@ -48,6 +49,22 @@ fonts:
 		fi; \
 		[ -f $(TIBETAN_FONT) ] || echo "note: no Tibetan font ($(TIBETAN_FONT));" \
 			"install fonts-tibetan-machine or set ticket.image_font; tests that need it are skipped"; \
+	fi
+
+# Tests start their own mosquitto (Debian's package) on free loopback ports;
+# without it they are skipped with a note. Debian starts its own service on
+# install; it is left alone (tests do not use it or its port).
+MOSQUITTO_FOUND := command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ]
+mosquitto:
+	@if ! { $(MOSQUITTO_FOUND); }; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get install -y -q mosquitto >/dev/null || \
+			{ apt-get update -q >/dev/null && apt-get install -y -q mosquitto >/dev/null; }; \
+		elif command -v sudo >/dev/null && command -v apt-get >/dev/null; then \
+			sudo -n apt-get install -y -q mosquitto >/dev/null 2>&1; \
+		fi; \
+		$(MOSQUITTO_FOUND) || echo "note: mosquitto is not installed (apt-get install" \
+			"mosquitto); tests against a real broker are skipped"; \
 	fi
 
 clean:

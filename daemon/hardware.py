@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from daemon.config.model import HallConfig, entries_of, printers
 from devices.adms_terminal import AdmsTerminal
@@ -22,6 +22,7 @@ from devices.evaluation_pad import EvaluationPad
 from devices.fingerprint_reader import FingerprintReader
 from devices.health import DeviceHealth
 from devices.models import DEVICE_MODELS
+from devices.mqtt_devices import MqttDevice, MqttDeviceConfig, MqttDisplay, MqttKeypad, MqttPad
 from devices.printer_config import PrinterConfig
 from devices.screens import HallDisplay, WindowDisplay
 from devices.ticket_printer import TicketPrinter
@@ -31,8 +32,6 @@ from drivers.escpos.ticket import TicketRenderer
 from drivers.links.serial_link import SerialLink
 
 log = logging.getLogger(__name__)
-
-D = TypeVar("D", bound=BusDevice)
 
 
 @dataclass(frozen=True)
@@ -87,16 +86,23 @@ class Hardware:
             for terminal in entries_of(config, TerminalConfig)
         ]
         self.adms = [AdmsTerminal(entry, context) for entry in entries_of(config, AdmsConfig)]
-        self.window_displays = self._by_window(WindowDisplay)
-        self.keypads = self._by_window(CallerKeypad)
-        self.pads = self._by_window(EvaluationPad)
+        self.mqtt_devices: dict[str, MqttDevice] = {}
+        for entry in config.devices:
+            model = DEVICE_MODELS[entry.model]
+            if model.config_type is MqttDeviceConfig:
+                mqtt_config = MqttDeviceConfig.model_validate(entry.model_dump())
+                self.mqtt_devices[entry.id] = model.device_type(mqtt_config, context)  # type: ignore[call-arg, arg-type, assignment]
+        self.window_displays = self._by_window(WindowDisplay, MqttDisplay)
+        self.keypads = self._by_window(CallerKeypad, MqttKeypad)
+        self.pads = self._by_window(EvaluationPad, MqttPad)
         self.hall_displays = [d for d in self.devices if isinstance(d, HallDisplay)]
 
-    def _by_window(self, kind: type[D]) -> dict[int, list[D]]:
-        found: dict[int, list[D]] = defaultdict(list)
-        for device in self.devices:
-            if isinstance(device, kind):
-                found[device.config.window].append(device)  # type: ignore[attr-defined]
+    def _by_window(self, *kinds: type[Any]) -> dict[int, list[Any]]:
+        """The devices of `kinds` (on a bus or on MQTT) by the window they serve."""
+        found: dict[int, list[Any]] = defaultdict(list)
+        for device in [*self.devices, *self.mqtt_devices.values()]:
+            if isinstance(device, kinds):
+                found[device.config.window].append(device)
         return found
 
     @property
@@ -121,6 +127,7 @@ class Hardware:
             *(reader.health() for reader in self.readers),
             *(terminal.health() for terminal in self.terminals),
             *(pusher.health() for pusher in self.adms),
+            *(device.health() for device in self.mqtt_devices.values()),
         ]
 
     def reader(self, reader_id: str) -> FingerprintReader | None:

@@ -17,6 +17,7 @@ from daemon.config.model import HallConfig
 from daemon.events.zmq_feed import ZmqFeed
 from daemon.hall import Hall
 from daemon.hardware import Hardware
+from daemon.mqtt.service import MqttService, start_mqtt
 from daemon.printing import Spooler
 from daemon.router import Router
 from daemon.runtime import DaemonInfo
@@ -96,6 +97,7 @@ async def _run_hall(
     if feed is not None:
         hall.subscribe(feed.publish)
     lag = asyncio.create_task(info.watch_loop_lag(), name="loop-lag")
+    mqtt: MqttService | None = None
     try:
         await hall.start()
         if simulated is not None:
@@ -104,6 +106,7 @@ async def _run_hall(
         hardware.start()
         router.start(hardware)
         spooler.start()
+        mqtt = await start_mqtt(config, hall, info, hardware.mqtt_devices)
         server = EmbeddedServer(
             uvicorn.Config(
                 create_app(hall, tokens, info, spooler, hardware.readers, hardware.adms),
@@ -118,6 +121,8 @@ async def _run_hall(
         await _serve(server, info, config, tokens if simulated is not None else None)
     finally:
         lag.cancel()
+        if mqtt is not None:
+            await mqtt.stop()
         await hardware.stop()
         await hall.stop()
 
@@ -194,6 +199,7 @@ def _announce(
         f"  API     {base}/api/v1",
         f"  docs    {base}/docs",
         f"  events  {info.feed.endpoint if info.feed else 'off'} (ZeroMQ PUB)",
+        f"  mqtt    {info.mqtt or 'off'}",
         f"  store   {config.storage.path}",
     ]
     if demo_tokens is not None:

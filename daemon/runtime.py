@@ -28,6 +28,7 @@ class DaemonInfo:
     state: str = "starting"
     loop_lag_ms: float = 0.0
     feed: ZmqFeed | None = None
+    mqtt: str | None = None  # where the MQTT bridge publishes, for the start-up lines
     devices: Callable[[], list[DeviceHealth]] = list
 
     async def watch_loop_lag(self, interval: float = 0.5) -> None:

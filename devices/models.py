@@ -20,6 +20,13 @@ from devices.config import (
 )
 from devices.evaluation_pad import EvaluationPad
 from devices.fingerprint_reader import FingerprintReader
+from devices.mqtt_devices import (
+    MqttDevice,
+    MqttDeviceConfig,
+    MqttDisplay,
+    MqttKeypad,
+    MqttPad,
+)
 from devices.printer_config import PrinterConfig
 from devices.screens import HallDisplay, WindowDisplay
 from devices.ticket_printer import TicketPrinter
@@ -36,6 +43,7 @@ class DeviceModel:
         | type[ReaderConfig]
         | type[TerminalConfig]
         | type[AdmsConfig]
+        | type[MqttDeviceConfig]
     )
     device_type: (
         type[BusDevice]
@@ -43,6 +51,7 @@ class DeviceModel:
         | type[FingerprintReader]
         | type[AttendanceTerminal]
         | type[AdmsTerminal]
+        | type[MqttDevice]
     )
 
     @property
@@ -66,5 +75,8 @@ DEVICE_MODELS: dict[str, DeviceModel] = {
             "zk-terminal", AttendanceTerminal.kind, "zk", TerminalConfig, AttendanceTerminal
         ),
         DeviceModel("zk-adms", AdmsTerminal.kind, "adms", AdmsConfig, AdmsTerminal),
+        DeviceModel("mqtt-display", MqttDisplay.kind, "mqtt", MqttDeviceConfig, MqttDisplay),
+        DeviceModel("mqtt-keypad", MqttKeypad.kind, "mqtt", MqttDeviceConfig, MqttKeypad),
+        DeviceModel("mqtt-pad", MqttPad.kind, "mqtt", MqttDeviceConfig, MqttPad),
     )
 }

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,8 @@ from daemon.config.loader import load_config
 from daemon.config.model import HallConfig
 
 ZONE = ZoneInfo("Asia/Shanghai")
+
+pytest_plugins = ["tests.mqtt_brokers"]  # the `mosquitto` and `embedded_broker` fixtures
 
 
 def small_hall(tmp_path: Path) -> dict[str, Any]:
@@ -109,14 +109,3 @@ def clock() -> Clock:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-async def until(check: Callable[[], Any], timeout: float = 5.0, what: str = "") -> Any:
-    """Wait until `check()` is truthy; its value."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what or check}")

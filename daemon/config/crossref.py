@@ -11,6 +11,7 @@ from daemon.config.model import HallConfig
 from daemon.config.problems import Problem, problems_from_validation
 from devices.attendance_config import AdmsConfig, ReaderConfig, TerminalConfig
 from devices.models import DEVICE_MODELS
+from devices.mqtt_devices import MqttDeviceConfig
 from devices.printer_config import PrinterConfig
 
 
@@ -108,6 +109,10 @@ def _devices(cfg: HallConfig) -> Iterator[Problem]:
             yield from problems_from_validation(exc, prefix=("devices", i))
             continue
         if isinstance(device, TerminalConfig | AdmsConfig):
+            continue
+        if isinstance(device, MqttDeviceConfig):
+            if device.window not in cfg.windows_by_number:
+                yield Problem(("devices", i, "window"), f"there is no window {device.window}")
             continue
         if isinstance(device, ReaderConfig):
             if device.window is not None and device.window not in cfg.windows_by_number:

@@ -191,6 +191,25 @@ class DeviceEntry(BaseModel):
     model: str
 
 
+class Mqtt(Strict):
+    broker: str = Field(
+        default="embedded",
+        description="embedded (a broker in the daemon, on loopback), mqtt://user:pass@host:port "
+        "or mqtts://... for an external broker.",
+    )
+    ca_file: Path | None = Field(default=None, description="CA certificates for mqtts://.")
+    prefix: str = Field(default="hallkeeper", min_length=1, description="Topics: PREFIX/HALL/...")
+    health_seconds: float = Field(default=10.0, gt=0)
+
+    @field_validator("broker")
+    @classmethod
+    def _known_broker(cls, value: str) -> str:
+        from daemon.mqtt.broker import parse_broker
+
+        parse_broker(value)
+        return value
+
+
 class Api(Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -220,6 +239,7 @@ class HallConfig(Strict):
         default_factory=TicketTemplate, description="What kiosk tickets say."
     )
     attendance: AttendanceRules = Field(default_factory=AttendanceRules)
+    mqtt: Mqtt | None = Field(default=None, description="The hall on MQTT; none: no MQTT.")
     api: Api = Api()
     events: Events = Events()
     storage: Storage

@@ -238,6 +238,21 @@ class Store:
             found.update(row[0] for row in rows)
         return found
 
+    def get_meta(self, key: str) -> str | None:
+        row = self._reader().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Keep a small fact (the MQTT session, the last event the broker has)
+        durably, from any thread: on a connection of its own, beside the writer."""
+        conn = self._connect()
+        try:
+            with conn:
+                conn.execute("PRAGMA synchronous=FULL")
+                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+        finally:
+            conn.close()
+
     def ratings_of(self, day: dt.date) -> list[Rating]:
         rows = self._reader().execute(_select("ratings", Rating, "day = ?"), (day.isoformat(),))
         return [from_row(Rating, r) for r in rows]

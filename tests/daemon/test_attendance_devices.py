@@ -26,7 +26,7 @@ from devices.bus_device import DeviceContext
 from simulators.hall import SimulatedHall
 from simulators.r30x import SimulatedFingerprintModule
 from simulators.rs485.devices import KeypadSim, ScreenSim
-from tests.conftest import until
+from tests.waiting import until
 
 pytestmark = pytest.mark.anyio
 

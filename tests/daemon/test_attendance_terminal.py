@@ -19,7 +19,8 @@ from daemon.simulation import overrides, terminal_specs
 from daemon.store.store import Store
 from devices.bus_device import DeviceContext
 from simulators.hall import SimulatedHall
-from tests.conftest import small_hall, until
+from tests.conftest import small_hall
+from tests.waiting import until
 
 pytestmark = pytest.mark.anyio
 

@@ -32,7 +32,8 @@ from devices.bus_device import DeviceContext
 from devices.printer_config import TIBETAN_FONT
 from simulators.escpos.printer import SimulatedPrinter
 from simulators.hall import SimulatedHall
-from tests.conftest import Clock, until, write_config
+from tests.conftest import Clock, write_config
+from tests.waiting import until
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -26,7 +26,7 @@ from devices.bus_device import DeviceContext
 from drivers.bus import Endpoint
 from simulators.hall import SimulatedHall
 from simulators.rs485.devices import KeypadSim, PadSim, ScreenSim
-from tests.conftest import until
+from tests.waiting import until
 
 pytestmark = pytest.mark.anyio
 DUPLICATE_WINDOW = Endpoint.__dataclass_fields__["duplicate_window"].default
