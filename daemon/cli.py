@@ -113,6 +113,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     printing.add_argument("--tickets", type=int, default=200, help="tickets per link and kind")
     printing.set_defaults(handler=_bench_print)
+    mqtt = bench_sub.add_parser(
+        "mqtt", help="events to an MQTT subscriber through mosquitto and the embedded broker"
+    )
+    mqtt.add_argument("--backlog", type=int, default=10000, help="events sent in one go")
+    mqtt.add_argument("--latency-events", type=int, default=300, help="events timed one by one")
+    mqtt.set_defaults(handler=_bench_mqtt)
     return parser
 
 
@@ -206,6 +212,13 @@ def _bench_bus(args: argparse.Namespace) -> int:
     from daemon.bench.bus import run_bus_bench
 
     run_bus_bench(args.windows, args.seconds, args.rate, args.baud)
+    return 0
+
+
+def _bench_mqtt(args: argparse.Namespace) -> int:
+    from daemon.bench.mqtt import run_mqtt_bench
+
+    run_mqtt_bench(args.backlog, args.latency_events)
     return 0
 
 
