@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from daemon.mqtt.broker import parse_broker
 from devices.config import LanguageTag, Names, Slug, Strict, Text, Texts
 from devices.models import DEVICE_MODELS
 from devices.printer_config import PrinterConfig, TicketTemplate
@@ -204,8 +205,6 @@ class Mqtt(Strict):
     @field_validator("broker")
     @classmethod
     def _known_broker(cls, value: str) -> str:
-        from daemon.mqtt.broker import parse_broker
-
         parse_broker(value)
         return value
 
