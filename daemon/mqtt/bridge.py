@@ -63,6 +63,7 @@ class MqttBridge:
         self.retained: dict[str, bytes] = {}  # topic -> payload, republished on reconnect
         self.devices: dict[str, MqttDevice] = {}
         self.connected = False
+        self._stopping = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -104,6 +105,7 @@ class MqttBridge:
 
     async def stop(self) -> None:
         """Say offline (the will is for a daemon that dies), then disconnect."""
+        self._stopping = True
         for task in self._tasks:
             task.cancel()
         if self.connected:
@@ -186,7 +188,7 @@ class MqttBridge:
             device.report(payload)
 
     def _disconnected(self, reason: str) -> None:
-        if self.connected:
+        if self.connected and not self._stopping:
             log.warning("MQTT lost the broker %s: %s", self.broker.where, reason)
         self.connected = False
         self.outbox.lost_connection()
