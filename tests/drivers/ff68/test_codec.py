@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
@@ -36,6 +35,7 @@ from drivers.ff68.codec import (
     show_stars,
     start_rating,
 )
+from tests.drivers.streams import apply_edits, edits, feed_chunks, merged
 
 Item = Frame | FrameError
 
@@ -130,31 +130,6 @@ def test_key_constants_match_the_protocol_table() -> None:
 
 
 # --- stream decoding -----------------------------------------------------------
-
-
-def feed_chunks(decoder: Decoder, stream: bytes, cuts: Sequence[int]) -> list[Item]:
-    """Feed ``stream`` cut at the given offsets, collecting everything decoded."""
-    items: list[Item] = []
-    edges = [0, *sorted(cuts), len(stream)]
-    for begin, end in itertools.pairwise(edges):
-        items += decoder.feed(stream[begin:end])
-    return items
-
-
-def merged(items: list[Item]) -> list[Item]:
-    """``items`` with consecutive garbage errors joined: garbage is reported per feed call."""
-    out: list[Item] = []
-    for item in items:
-        last = out[-1] if out else None
-        if (
-            isinstance(item, FrameError)
-            and isinstance(last, FrameError)
-            and item.reason == last.reason == "garbage"
-        ):
-            out[-1] = FrameError("garbage", last.data + item.data)
-        else:
-            out.append(item)
-    return out
 
 
 STREAM = PAD_5_KEY_1 + KEYPAD_2_TRANSFER_12 + KEYPAD_7_SKIP
@@ -488,26 +463,6 @@ frames = st.builds(
     func=st.integers(0, 255),
     data=st.binary(min_size=1, max_size=6),
 )
-edits = st.lists(
-    st.tuples(
-        st.sampled_from(["flip", "insert", "delete"]), st.integers(0, 10_000), st.integers(1, 255)
-    ),
-    max_size=4,
-)
-
-
-def apply_edits(stream: bytes, changes: list[tuple[str, int, int]]) -> bytes:
-    data = bytearray(stream)
-    for kind, where, value in changes:
-        at = where % (len(data) + 1)
-        if kind == "insert":
-            data.insert(at, value)
-        elif at < len(data):
-            if kind == "flip":
-                data[at] ^= value
-            else:
-                del data[at]
-    return bytes(data)
 
 
 @settings(max_examples=150, deadline=None)

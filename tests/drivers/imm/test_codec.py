@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Sequence
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drivers.codec import FrameError
 from drivers.imm.codec import DEFAULT_MAX_FRAME, Decoder, ScreenText, Selector, encode
+from tests.drivers.streams import apply_edits, edits, feed_chunks, merged
 
 Item = ScreenText | FrameError
 
@@ -68,30 +66,6 @@ def test_max_frame_below_the_smallest_frame_is_refused() -> None:
 
 
 # --- stream decoding -------------------------------------------------------------
-
-
-def feed_chunks(decoder: Decoder, stream: bytes, cuts: Sequence[int]) -> list[Item]:
-    items: list[Item] = []
-    edges = [0, *sorted(cuts), len(stream)]
-    for begin, end in itertools.pairwise(edges):
-        items += decoder.feed(stream[begin:end])
-    return items
-
-
-def merged(items: list[Item]) -> list[Item]:
-    """``items`` with consecutive garbage errors joined: garbage is reported per feed call."""
-    out: list[Item] = []
-    for item in items:
-        last = out[-1] if out else None
-        if (
-            isinstance(item, FrameError)
-            and isinstance(last, FrameError)
-            and item.reason == last.reason == "garbage"
-        ):
-            out[-1] = FrameError("garbage", last.data + item.data)
-        else:
-            out.append(item)
-    return out
 
 
 STREAM = WINDOW_3 + HALL_A + WINDOW_3
@@ -267,26 +241,6 @@ texts = st.builds(
     selector=st.sampled_from(Selector),
     text=st.text(st.characters(codec="gbk"), max_size=12),
 )
-edits = st.lists(
-    st.tuples(
-        st.sampled_from(["flip", "insert", "delete"]), st.integers(0, 10_000), st.integers(1, 255)
-    ),
-    max_size=4,
-)
-
-
-def apply_edits(stream: bytes, changes: list[tuple[str, int, int]]) -> bytes:
-    data = bytearray(stream)
-    for kind, where, value in changes:
-        at = where % (len(data) + 1)
-        if kind == "insert":
-            data.insert(at, value)
-        elif at < len(data):
-            if kind == "flip":
-                data[at] ^= value
-            else:
-                del data[at]
-    return bytes(data)
 
 
 @settings(max_examples=150, deadline=None)

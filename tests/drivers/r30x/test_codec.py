@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
@@ -39,6 +38,7 @@ from drivers.r30x.codec import (
     template_count,
     verify_password,
 )
+from tests.drivers.streams import apply_edits, edits, feed_chunks, merged
 
 Item = Packet | FrameError
 BROADCAST = DEFAULT_ADDRESS
@@ -218,31 +218,6 @@ def test_constants_match_the_protocol() -> None:
 
 
 # --- stream decoding -------------------------------------------------------------------
-
-
-def feed_chunks(decoder: Decoder, stream: bytes, cuts: Sequence[int]) -> list[Item]:
-    """Feed ``stream`` cut at the given offsets, collecting everything decoded."""
-    items: list[Item] = []
-    edges = [0, *sorted(cuts), len(stream)]
-    for begin, end in itertools.pairwise(edges):
-        items += decoder.feed(stream[begin:end])
-    return items
-
-
-def merged(items: list[Item]) -> list[Item]:
-    """``items`` with consecutive garbage errors joined: garbage is reported per feed call."""
-    out: list[Item] = []
-    for item in items:
-        last = out[-1] if out else None
-        if (
-            isinstance(item, FrameError)
-            and isinstance(last, FrameError)
-            and item.reason == last.reason == "garbage"
-        ):
-            out[-1] = FrameError("garbage", last.data + item.data)
-        else:
-            out.append(item)
-    return out
 
 
 STREAM = GEN_IMG + SEARCH_HIT_7 + ACK_NO_FINGER
@@ -553,26 +528,6 @@ packets = st.builds(
     type=st.sampled_from(list(PacketType)),
     payload=st.binary(min_size=1, max_size=40),
 )
-edits = st.lists(
-    st.tuples(
-        st.sampled_from(["flip", "insert", "delete"]), st.integers(0, 10_000), st.integers(1, 255)
-    ),
-    max_size=4,
-)
-
-
-def apply_edits(stream: bytes, changes: list[tuple[str, int, int]]) -> bytes:
-    data = bytearray(stream)
-    for kind, where, value in changes:
-        at = where % (len(data) + 1)
-        if kind == "insert":
-            data.insert(at, value)
-        elif at < len(data):
-            if kind == "flip":
-                data[at] ^= value
-            else:
-                del data[at]
-    return bytes(data)
 
 
 @settings(max_examples=200, deadline=None)

@@ -4,9 +4,7 @@ records, live events, the comm key, data sets, fuzzing."""
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import struct
-from collections.abc import Sequence
 
 import pytest
 from hypothesis import given, settings
@@ -51,6 +49,7 @@ from drivers.zk.codec import (
     reg_event_packet,
     set_time_packet,
 )
+from tests.drivers.streams import apply_edits, edits, feed_chunks, merged
 
 Item = Packet | FrameError
 
@@ -186,31 +185,6 @@ GET_TIME = Packet(CMD_GET_TIME, 0xFB2F, 1)
 TIME_REPLY = Packet(CMD_ACK_OK, 0xFB2F, 1, bytes.fromhex("90 ff 87 33"))
 STREAM_PACKETS = [CONNECT_PACKET, GET_TIME, TIME_REPLY, Packet(CMD_DATA, 7, 3, b"odd")]
 STREAM = b"".join(encode(packet) for packet in STREAM_PACKETS)
-
-
-def feed_chunks(decoder: Decoder, stream: bytes, cuts: Sequence[int]) -> list[Item]:
-    """Feed ``stream`` cut at the given offsets, collecting everything decoded."""
-    items: list[Item] = []
-    edges = [0, *sorted(cuts), len(stream)]
-    for begin, end in itertools.pairwise(edges):
-        items += decoder.feed(stream[begin:end])
-    return items
-
-
-def merged(items: list[Item]) -> list[Item]:
-    """``items`` with consecutive garbage errors joined: garbage is reported per feed call."""
-    out: list[Item] = []
-    for item in items:
-        last = out[-1] if out else None
-        if (
-            isinstance(item, FrameError)
-            and isinstance(last, FrameError)
-            and item.reason == last.reason == "garbage"
-        ):
-            out[-1] = FrameError("garbage", last.data + item.data)
-        else:
-            out.append(item)
-    return out
 
 
 def test_several_packets_in_one_feed() -> None:
@@ -415,28 +389,6 @@ def test_random_streams_never_raise_and_decode_the_same_however_chunked(
 @given(stream=st.binary(max_size=300))
 def test_random_bytes_never_raise(stream: bytes) -> None:
     check_packets_came_from(Decoder().feed(stream), stream)
-
-
-edits = st.lists(
-    st.tuples(
-        st.sampled_from(["flip", "insert", "delete"]), st.integers(0, 10_000), st.integers(1, 255)
-    ),
-    max_size=4,
-)
-
-
-def apply_edits(stream: bytes, changes: list[tuple[str, int, int]]) -> bytes:
-    data = bytearray(stream)
-    for kind, where, value in changes:
-        at = where % (len(data) + 1)
-        if kind == "insert":
-            data.insert(at, value)
-        elif at < len(data):
-            if kind == "flip":
-                data[at] ^= value
-            else:
-                del data[at]
-    return bytes(data)
 
 
 @settings(max_examples=300, deadline=None)
