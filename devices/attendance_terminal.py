@@ -75,7 +75,7 @@ class ZkSession:
         return self.ask(zk.Packet(command, self.session, self.next_reply(), data))
 
     def ask(self, packet: zk.Packet) -> zk.Packet:
-        self.sock.sendall(zk.encode(packet))
+        self.send(packet)
         deadline = time.monotonic() + REPLY_TIMEOUT
         while True:
             while self._answers:
@@ -87,7 +87,7 @@ class ZkSession:
     def read_log(self) -> list[zk.AttendanceRecord]:
         request = zk.Packet(zk.CMD_ATTLOG_RRQ, self.session, self.next_reply())
         reader = zk.DataReader(request.reply)
-        self.sock.sendall(zk.encode(request))
+        self.send(request)
         deadline = time.monotonic() + REPLY_TIMEOUT
         result: bytes | FrameError | None = None
         while result is None:
@@ -101,6 +101,13 @@ class ZkSession:
         records = zk.parse_attlog(result)
         self.errors += sum(isinstance(r, FrameError) for r in records)
         return [r for r in records if isinstance(r, zk.AttendanceRecord)]
+
+    def send(self, packet: zk.Packet) -> None:
+        """A reset connection (a terminal back from a reboot) is a lost session."""
+        try:
+            self.sock.sendall(zk.encode(packet))
+        except OSError as exc:
+            raise SessionLost(str(exc)) from exc
 
     def pump(self, timeout: float) -> bool:
         """Read what arrives within `timeout`; False if nothing did."""
@@ -120,7 +127,7 @@ class ZkSession:
             if isinstance(item, FrameError):
                 self.errors += 1
             elif item.command == zk.CMD_REG_EVENT:
-                self.sock.sendall(zk.encode(zk.event_ack(item, self.session)))
+                self.send(zk.event_ack(item, self.session))
                 event = zk.parse_live_event(item.data)
                 if isinstance(event, FrameError):
                     self.errors += 1

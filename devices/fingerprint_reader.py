@@ -135,7 +135,8 @@ class FingerprintReader:
                 self.link.close()  # tried again later; a module is not unlocked by retrying
                 self._stop.wait(REOPEN_MAX)
                 return
-            self.templates = r30x.parse_count(self._command(r30x.template_count(self._address)))
+            count = r30x.parse_count(self._command(r30x.template_count(self._address)))
+            self.templates = count if isinstance(count, int) else None
         except NoAnswer as exc:
             self._missed(str(exc))
 
@@ -152,6 +153,9 @@ class FingerprintReader:
                 future.set_result(job())
             except (EnrolFailed, NoAnswer) as exc:
                 future.set_exception(EnrolFailed(str(exc)))
+            except LinkError as exc:  # the admin hears why; the loop reopens the port
+                future.set_exception(EnrolFailed(f"the reader's port failed: {exc}"))
+                raise
 
     def _identify_once(self) -> None:
         answer = self._command(r30x.gen_img(self._address))

@@ -165,7 +165,10 @@ class TicketPrinter:
         before = self._query()
         if not before.can_print:
             raise PrintFailed(", ".join(before.problems))
-        data = self.renderer.render(job.layout)
+        try:
+            data = self.renderer.render(job.layout)
+        except ValueError as exc:  # e.g. a QR payload too long for the code
+            raise PrintFailed(f"the ticket cannot be rendered: {exc}") from exc
         self.link.write(data)
         self.counters.frames_out += 1
         after = self._query()

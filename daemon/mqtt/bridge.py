@@ -57,9 +57,8 @@ class MqttBridge:
         self.store = store
         self.info = info
         self.health_seconds = health_seconds
-        self.session = int(store.get_meta(SESSION_KEY) or 0) + 1
-        store.set_meta(SESSION_KEY, str(self.session))
-        self.outbox = Outbox(int(store.get_meta(ACKED_KEY) or 0))
+        self.session = 0  # read, and counted up, at `start`
+        self.outbox = Outbox(0)
         self.retained: dict[str, bytes] = {}  # topic -> payload, republished on reconnect
         self.devices: dict[str, MqttDevice] = {}
         self.connected = False
@@ -67,7 +66,7 @@ class MqttBridge:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._saved_acked = self.outbox.acked
+        self._saved_acked = 0
         self.client = self._client()
 
     # -- lifecycle -----------------------------------------------------------------
@@ -85,7 +84,6 @@ class MqttBridge:
                 ca_certs=str(self.broker.ca_file) if self.broker.ca_file else None,
                 tls_version=ssl.PROTOCOL_TLS_CLIENT,
             )
-        client.will_set(self._topic("bridge/state"), self._state("offline"), qos=1, retain=True)
         client.max_inflight_messages_set(MAX_IN_FLIGHT)
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.on_connect = self._on_connect
@@ -95,6 +93,9 @@ class MqttBridge:
         return client
 
     async def start(self) -> None:
+        await asyncio.to_thread(self._load)
+        will = self._state("offline")  # names this start's session
+        self.client.will_set(self._topic("bridge/state"), will, qos=1, retain=True)
         self._loop = asyncio.get_running_loop()
         self.client.connect_async(self.broker.host, self.broker.port, keepalive=30)
         self.client.loop_start()
@@ -127,6 +128,13 @@ class MqttBridge:
     def publish_set(self, device: str, payload: dict[str, Any]) -> None:
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
         self.client.publish(self._topic(f"device/{device}/set"), body, qos=1)
+
+    def _load(self) -> None:
+        """The session number of this start, and the last event the broker has."""
+        self.session = int(self.store.get_meta(SESSION_KEY) or 0) + 1
+        self.store.set_meta(SESSION_KEY, str(self.session))
+        self.outbox = Outbox(int(self.store.get_meta(ACKED_KEY) or 0))
+        self._saved_acked = self.outbox.acked
 
     def events_committed(self, events: object) -> None:
         """Called on the loop with each committed batch: there is more to send."""

@@ -49,7 +49,8 @@ class PrinterLink:
         try:
             printer = self._build()
             printer.open()
-        except (EscposError, OSError, usb.core.USBError, serial.SerialException) as exc:
+        # ValueError: pyusb's NoBackendError (no libusb on this machine), bad serial settings
+        except (EscposError, OSError, ValueError, usb.core.USBError, serial.SerialException) as exc:
             raise PrinterLinkError(f"cannot open the printer at {self.where}: {exc}") from exc
         self._printer = printer
         self._opened(printer)
