@@ -69,6 +69,24 @@ def _parser() -> argparse.ArgumentParser:
     enroll.add_argument("--token", help="an admin token (default: $HALLKEEPER_TOKEN)")
     enroll.set_defaults(handler=_enroll)
 
+    say = sub.add_parser("say", help="say a number on the speakers of a running daemon (a test)")
+    _config_option(say)
+    say.add_argument("ticket", help="the number to say, e.g. A001")
+    say.add_argument("--window", type=int, required=True, help="the window it is called to")
+    say.add_argument("--speaker", help="only this speaker (default: every one of the window)")
+    say.add_argument("--token", help="an admin token (default: $HALLKEEPER_TOKEN)")
+    say.set_defaults(handler=_say)
+
+    pack = sub.add_parser("voice-pack", help="make a clip pack with espeak-ng, or list its tokens")
+    _config_option(pack)
+    pack.add_argument("--language", default="zh", help="the language of the pack (default zh)")
+    pack.add_argument(
+        "--out", type=Path, help="the pack's folder (default: voice.speech.LANG.pack)"
+    )
+    pack.add_argument("--list", action="store_true", help="list the tokens a pack holds, and stop")
+    pack.add_argument("--force", action="store_true", help="replace a recorded pack in --out")
+    pack.set_defaults(handler=_voice_pack)
+
     check = sub.add_parser("check-config", help="check a config file and list every problem")
     check.add_argument("file", type=Path)
     check.set_defaults(handler=_check_config)
@@ -148,6 +166,18 @@ def _enroll(args: argparse.Namespace) -> int:
     from daemon.enrol_command import enroll
 
     return enroll(load_config(args.config), args.staff, args.reader, args.page, args.token)
+
+
+def _say(args: argparse.Namespace) -> int:
+    from daemon.voice.commands import say
+
+    return say(args.config, args.ticket, args.window, args.speaker, args.token)
+
+
+def _voice_pack(args: argparse.Namespace) -> int:
+    from daemon.voice.commands import voice_pack
+
+    return voice_pack(args.config, args.language, args.out, args.list, args.force)
 
 
 def _check_config(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from daemon.config.model import HallConfig, entries_of, printers
+from daemon.config.model import HallConfig, entries_of, printers, speakers, spoken_languages
 from devices.adms_terminal import AdmsTerminal
 from devices.attendance_config import AdmsConfig, ReaderConfig, TerminalConfig
 from devices.attendance_terminal import AttendanceTerminal
@@ -25,7 +25,11 @@ from devices.models import DEVICE_MODELS
 from devices.mqtt_devices import MqttDevice, MqttDeviceConfig, MqttDisplay, MqttKeypad, MqttPad
 from devices.printer_config import PrinterConfig
 from devices.screens import HallDisplay, WindowDisplay
+from devices.speaker import Speaker
+from devices.speaker_config import SpeakerConfig, Voice
 from devices.ticket_printer import TicketPrinter
+from drivers.audio.sinks import AlsaSink, FileSink, NullSink, Sink
+from drivers.audio.voicebox import Voicebox
 from drivers.bus import BusMaster
 from drivers.escpos.links import NetworkLink, PrinterLink, SerialPrinterLink, UsbLink
 from drivers.escpos.ticket import TicketRenderer
@@ -41,6 +45,7 @@ class Overrides:
 
     urls: Mapping[str, str] = field(default_factory=dict)
     usb_backend: Any = None
+    speaker_folder: Path | None = None  # every speaker plays into WAV files here
 
 
 class Hardware:
@@ -86,6 +91,9 @@ class Hardware:
             for terminal in entries_of(config, TerminalConfig)
         ]
         self.adms = [AdmsTerminal(entry, context) for entry in entries_of(config, AdmsConfig)]
+        self.speakers = [
+            speaker(config, entry, context, overrides.speaker_folder) for entry in speakers(config)
+        ]
         self.mqtt_devices: dict[str, MqttDevice] = {}
         for entry in config.devices:
             model = DEVICE_MODELS[entry.model]
@@ -108,9 +116,15 @@ class Hardware:
     @property
     def _threaded(
         self,
-    ) -> list[BusMaster | TicketPrinter | FingerprintReader | AttendanceTerminal]:
-        """What runs a thread of its own: buses, printers, readers, terminals."""
-        return [*self.buses.values(), *self.printers, *self.readers, *self.terminals]
+    ) -> list[BusMaster | TicketPrinter | FingerprintReader | AttendanceTerminal | Speaker]:
+        """What runs a thread of its own: buses, printers, readers, terminals, speakers."""
+        return [
+            *self.buses.values(),
+            *self.printers,
+            *self.readers,
+            *self.terminals,
+            *self.speakers,
+        ]
 
     def start(self) -> None:
         for owner in self._threaded:
@@ -128,6 +142,7 @@ class Hardware:
             *(terminal.health() for terminal in self.terminals),
             *(pusher.health() for pusher in self.adms),
             *(device.health() for device in self.mqtt_devices.values()),
+            *(speaker.health() for speaker in self.speakers),
         ]
 
     def reader(self, reader_id: str) -> FingerprintReader | None:
@@ -149,6 +164,33 @@ def printer_link(config: PrinterConfig, url: str | None, usb_backend: Any) -> Pr
         return NetworkLink(config.tcp.host, config.tcp.port)
     assert config.serial is not None
     return SerialPrinterLink(config.serial.device, config.serial.baud)
+
+
+def speaker(
+    config: HallConfig, entry: SpeakerConfig, context: DeviceContext, folder: Path | None
+) -> Speaker:
+    """A speaker with its output, and a voicebox for each language it says.
+    With `folder` (a simulated hall) it plays into WAV files there."""
+    boxes = {
+        language: voicebox(config.voice, language) for language in spoken_languages(config, entry)
+    }
+    return Speaker(entry, config.voice, speaker_sink(entry, folder), boxes, context)
+
+
+def voicebox(voice: Voice, language: str) -> Voicebox:
+    speech = voice.speech_of(language)
+    return Voicebox(language, speech.pack, speech.synthesis_voice(language), speech.speed)
+
+
+def speaker_sink(entry: SpeakerConfig, folder: Path | None) -> Sink:
+    if folder is not None:
+        return FileSink(folder / entry.id)
+    if entry.alsa is not None:
+        return AlsaSink(entry.alsa.device)
+    if entry.file is not None:
+        return FileSink(entry.file.folder, entry.file.realtime, entry.file.keep)
+    assert entry.null is not None
+    return NullSink(entry.null.realtime)
 
 
 def renderer(config: HallConfig, printer: PrinterConfig) -> TicketRenderer:

@@ -9,6 +9,7 @@ import logging
 import signal
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import uvicorn
 
@@ -30,6 +31,7 @@ from daemon.simulation import (
 )
 from daemon.store.store import Store
 from daemon.tokens import Role, TokenFile
+from daemon.voice.announcer import Announcer
 from devices.bus_device import DeviceContext
 from simulators.control import default_endpoint
 from simulators.hall import SimulatedHall
@@ -61,7 +63,7 @@ async def run_daemon(config: HallConfig, simulate: bool = False) -> None:
         if simulate:
             simulated = SimulatedHall(
                 link_specs(config),
-                config.storage.path.parent / "sim",
+                _sim_folder(config),
                 default_endpoint(),
                 printers=printer_specs(config),
                 readers=reader_specs(config),
@@ -89,8 +91,10 @@ async def _run_hall(
     context = DeviceContext(
         asyncio.get_running_loop(), hall.now, router.handle, config.texts, config.hall.languages[0]
     )
-    hardware = Hardware(config, context, overrides(simulated) if simulated else None)
+    simulators = overrides(simulated, _sim_folder(config)) if simulated else None
+    hardware = Hardware(config, context, simulators)
     spooler = Spooler(hall, hardware.printers)
+    announcer = Announcer(hall, hardware.speakers)
     info = DaemonInfo(
         started_at=dt.datetime.now(config.hall.zone), feed=feed, devices=hardware.health
     )
@@ -106,10 +110,11 @@ async def _run_hall(
         hardware.start()
         router.start(hardware)
         spooler.start()
+        announcer.start()
         mqtt = await start_mqtt(config, hall, info, hardware.mqtt_devices)
         server = EmbeddedServer(
             uvicorn.Config(
-                create_app(hall, tokens, info, spooler, hardware.readers, hardware.adms),
+                create_app(hall, tokens, info, spooler, hardware.readers, hardware.adms, announcer),
                 host=config.api.host,
                 port=config.api.port,
                 lifespan="off",
@@ -125,6 +130,11 @@ async def _run_hall(
             await mqtt.stop()
         await hardware.stop()
         await hall.stop()
+
+
+def _sim_folder(config: HallConfig) -> Path:
+    """Where a simulated hall keeps its ptys and the sound its speakers make."""
+    return config.storage.path.parent / "sim"
 
 
 async def _sign_in_a_clerks(hall: Hall) -> None:

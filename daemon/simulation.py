@@ -3,6 +3,8 @@ devices on them (the simulators themselves read no config)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from daemon.config.model import HallConfig, entries_of, printers
 from daemon.hardware import Overrides
 from devices.attendance_config import ReaderConfig, TerminalConfig
@@ -67,12 +69,13 @@ def terminal_specs(config: HallConfig) -> list[TerminalSpec]:
     ]
 
 
-def overrides(simulated: SimulatedHall) -> Overrides:
-    """Where the daemon finds the simulators instead of the configured hardware."""
+def overrides(simulated: SimulatedHall, folder: Path) -> Overrides:
+    """Where the daemon finds the simulators instead of the configured
+    hardware; speakers play into WAV files under `folder`."""
     urls = {
         **simulated.link_urls,
         **simulated.printer_urls,
         **simulated.reader_urls,
         **simulated.terminal_urls,
     }
-    return Overrides(urls, simulated.usb_backend)
+    return Overrides(urls, simulated.usb_backend, folder / "speakers")

@@ -29,6 +29,8 @@ from devices.mqtt_devices import (
 )
 from devices.printer_config import PrinterConfig
 from devices.screens import HallDisplay, WindowDisplay
+from devices.speaker import Speaker
+from devices.speaker_config import SpeakerConfig
 from devices.ticket_printer import TicketPrinter
 
 
@@ -44,6 +46,7 @@ class DeviceModel:
         | type[TerminalConfig]
         | type[AdmsConfig]
         | type[MqttDeviceConfig]
+        | type[SpeakerConfig]
     )
     device_type: (
         type[BusDevice]
@@ -52,6 +55,7 @@ class DeviceModel:
         | type[AttendanceTerminal]
         | type[AdmsTerminal]
         | type[MqttDevice]
+        | type[Speaker]
     )
 
     @property
@@ -78,5 +82,6 @@ DEVICE_MODELS: dict[str, DeviceModel] = {
         DeviceModel("mqtt-display", MqttDisplay.kind, "mqtt", MqttDeviceConfig, MqttDisplay),
         DeviceModel("mqtt-keypad", MqttKeypad.kind, "mqtt", MqttDeviceConfig, MqttKeypad),
         DeviceModel("mqtt-pad", MqttPad.kind, "mqtt", MqttDeviceConfig, MqttPad),
+        DeviceModel("speaker", Speaker.kind, "audio", SpeakerConfig, Speaker),
     )
 }

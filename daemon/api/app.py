@@ -8,12 +8,21 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from daemon.api import errors
-from daemon.api.routes import adms, attendance, reading, staff, tickets, windows
+from daemon.api.routes import (
+    adms,
+    announcements,
+    attendance,
+    reading,
+    staff,
+    tickets,
+    windows,
+)
 from daemon.hall import Hall
 from daemon.metrics import HallMetrics
 from daemon.printing import Spooler
 from daemon.runtime import DaemonInfo
 from daemon.tokens import TokenFile
+from daemon.voice.announcer import Announcer
 from devices.adms_terminal import AdmsTerminal
 from devices.fingerprint_reader import FingerprintReader
 
@@ -38,6 +47,7 @@ def create_app(
     spooler: Spooler | None = None,
     readers: Sequence[FingerprintReader] = (),
     pushers: Sequence[AdmsTerminal] = (),
+    announcer: Announcer | None = None,
 ) -> FastAPI:
     app = FastAPIOffline(
         title="hallkeeper",
@@ -55,10 +65,11 @@ def create_app(
     app.state.spooler = spooler
     app.state.readers = {reader.id: reader for reader in readers}
     app.state.adms = {pusher.config.serial_number: pusher for pusher in pushers}
+    app.state.announcer = announcer
     app.state.tokens = tokens
     app.state.info = info
     app.state.metrics = HallMetrics(hall, info)
     errors.install(app)
-    for module in (tickets, windows, reading, attendance, staff, adms):
+    for module in (tickets, windows, reading, attendance, staff, adms, announcements):
         app.include_router(module.router)
     return app

@@ -377,3 +377,45 @@ class FingerprintOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"staff": "s01", "reader": "reader-1", "page": 0}]}
     )
+
+
+class AnnounceRequest(Body):
+    ticket: str = Field(
+        pattern=r"^[A-Z]{1,3}[0-9]{1,5}$", description="The number to say; it need not exist."
+    )
+    window: int = Field(ge=1, le=9999, description="The window to send it to.")
+    speaker: str | None = Field(
+        default=None, max_length=64, description="Only this speaker; else every one of the window."
+    )
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"ticket": "A001", "window": 3}]}
+    )
+
+
+class SpokenOut(BaseModel):
+    speaker: str
+    outcome: str = Field(description="said, cut, superseded, expired, failed, or queued.")
+    rounds: int = Field(description="Times the phrases were said.")
+    seconds: float = Field(description="Sound played, chime included.")
+    reason: str | None = None
+
+
+class AnnounceOut(BaseModel):
+    results: list[SpokenOut]
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "results": [
+                        {
+                            "speaker": "speaker-hall",
+                            "outcome": "said",
+                            "rounds": 2,
+                            "seconds": 11.4,
+                            "reason": None,
+                        }
+                    ]
+                }
+            ]
+        }
+    )

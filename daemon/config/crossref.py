@@ -7,12 +7,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from daemon.config.model import HallConfig
+from daemon.config.model import HallConfig, speakers, spoken_languages
 from daemon.config.problems import Problem, problems_from_validation
+from daemon.voice.numbers import readings
 from devices.attendance_config import AdmsConfig, ReaderConfig, TerminalConfig
 from devices.models import DEVICE_MODELS
 from devices.mqtt_devices import MqttDeviceConfig
 from devices.printer_config import PrinterConfig
+from devices.speaker_config import SpeakerConfig
 
 
 def cross_check(cfg: HallConfig) -> list[Problem]:
@@ -28,6 +30,7 @@ def cross_check(cfg: HallConfig) -> list[Problem]:
         *_ticket_languages(cfg),
         *_window_references(cfg),
         *_devices(cfg),
+        *_voice(cfg),
     ]
 
 
@@ -108,8 +111,8 @@ def _devices(cfg: HallConfig) -> Iterator[Problem]:
         except ValidationError as exc:
             yield from problems_from_validation(exc, prefix=("devices", i))
             continue
-        if isinstance(device, TerminalConfig | AdmsConfig):
-            continue
+        if isinstance(device, TerminalConfig | AdmsConfig | SpeakerConfig):
+            continue  # speakers: see _voice
         if isinstance(device, MqttDeviceConfig):
             if device.window not in cfg.windows_by_number:
                 yield Problem(("devices", i, "window"), f"there is no window {device.window}")
@@ -173,3 +176,61 @@ def _screen_language(cfg: HallConfig, index: int, language: str | None) -> Itera
                 "in GBK; give this screen another language",
             )
             return
+
+
+def _voice(cfg: HallConfig) -> Iterator[Problem]:
+    """Each language a speaker says needs its templates, its number words and
+    a way to say its words: a clip pack or an espeak-ng voice."""
+    hall_languages = cfg.hall.languages
+    for i, language in enumerate(cfg.voice.languages or ()):
+        if language not in hall_languages:
+            yield Problem(("voice", "languages", i), f"{language!r} is not one of hall.languages")
+    spoken: dict[str, tuple[str | int, ...]] = {}
+    entries = {entry.id: index for index, entry in enumerate(cfg.devices)}
+    for speaker in speakers(cfg):
+        where = ("devices", entries[speaker.id])
+        for j, window in enumerate(speaker.windows or ()):
+            if window not in cfg.windows_by_number:
+                yield Problem((*where, "windows", j), f"there is no window {window}")
+        for j, language in enumerate(speaker.languages or ()):
+            if language not in hall_languages:
+                yield Problem(
+                    (*where, "languages", j), f"{language!r} is not one of hall.languages"
+                )
+        for language in spoken_languages(cfg, speaker):
+            spoken.setdefault(language, where)
+    for language, where in spoken.items():
+        yield from _spoken_language(cfg, language, where)
+
+
+def _spoken_language(
+    cfg: HallConfig, language: str, speaker: tuple[str | int, ...]
+) -> Iterator[Problem]:
+    voice = cfg.voice
+    for key in ("call", "recall"):
+        if language not in getattr(voice.templates, key):
+            yield Problem(
+                ("voice", "templates", key),
+                f"no {language!r} template, and a speaker ({'.'.join(map(str, speaker))}) "
+                f"says {language}",
+            )
+    speech = voice.speech_of(language)
+    can = readings(language)
+    if not can:
+        yield Problem(
+            ("voice", "speech", language),
+            f"numbers cannot be said in {language!r} yet (known: zh, en, bo)",
+        )
+    for key in ("tickets", "windows"):
+        reading = getattr(speech, key)
+        if can and reading not in can:
+            yield Problem(
+                ("voice", "speech", language, key),
+                f"{reading} numbers cannot be said in {language!r} yet; use digits",
+            )
+    if speech.pack is None and speech.synthesis_voice(language) is None:
+        yield Problem(
+            ("voice", "speech", language, "pack"),
+            f"give a clip pack for {language!r}: espeak-ng has no voice for it "
+            "(or name one in synthesis)",
+        )

@@ -8,9 +8,10 @@ import yaml
 from pydantic import ValidationError
 
 from daemon.config.crossref import cross_check
-from daemon.config.model import HallConfig, Storage
+from daemon.config.model import DeviceEntry, HallConfig, Storage
 from daemon.config.problems import Problem, problems_from_validation
 from daemon.config.yaml_source import YamlDocument, parse_yaml
+from devices.speaker_config import Voice
 
 
 class ConfigError(Exception):
@@ -73,5 +74,25 @@ def _resolve_paths(cfg: HallConfig, base: Path) -> HallConfig:
         update={
             "storage": Storage(path=(base / cfg.storage.path).resolve()),
             "secrets": (base / cfg.secrets).resolve(),
+            "voice": _voice_paths(cfg.voice, base),
+            "devices": [_device_paths(entry, base) for entry in cfg.devices],
         }
     )
+
+
+def _voice_paths(voice: Voice, base: Path) -> Voice:
+    speech = {
+        language: s.model_copy(update={"pack": (base / s.pack).resolve()}) if s.pack else s
+        for language, s in voice.speech.items()
+    }
+    chime = (base / voice.chime).resolve() if voice.chime else None
+    return voice.model_copy(update={"speech": speech, "chime": chime})
+
+
+def _device_paths(entry: DeviceEntry, base: Path) -> DeviceEntry:
+    """A speaker's file output folder, from the config's folder."""
+    output = getattr(entry, "file", None)
+    if entry.model != "speaker" or not isinstance(output, dict) or "folder" not in output:
+        return entry
+    folder = str((base / output["folder"]).resolve())
+    return DeviceEntry.model_validate({**entry.model_dump(), "file": {**output, "folder": folder}})

@@ -20,6 +20,7 @@ from daemon.mqtt.broker import parse_broker
 from devices.config import LanguageTag, Names, Slug, Strict, Text, Texts
 from devices.models import DEVICE_MODELS
 from devices.printer_config import PrinterConfig, TicketTemplate
+from devices.speaker_config import SpeakerConfig, Voice
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -238,6 +239,7 @@ class HallConfig(Strict):
         default_factory=TicketTemplate, description="What kiosk tickets say."
     )
     attendance: AttendanceRules = Field(default_factory=AttendanceRules)
+    voice: Voice = Field(default_factory=Voice, description="Voice announcements: what is said.")
     mqtt: Mqtt | None = Field(default=None, description="The hall on MQTT; none: no MQTT.")
     api: Api = Api()
     events: Events = Events()
@@ -273,3 +275,13 @@ def entries_of(config: HallConfig, kind: type[C]) -> list[C]:
 def printers(config: HallConfig) -> list[PrinterConfig]:
     """The kiosk printers among the devices."""
     return entries_of(config, PrinterConfig)
+
+
+def speakers(config: HallConfig) -> list[SpeakerConfig]:
+    return entries_of(config, SpeakerConfig)
+
+
+def spoken_languages(config: HallConfig, speaker: SpeakerConfig) -> list[str]:
+    """What `speaker` says, in order: its own languages, else the voice
+    section's, else the hall's first."""
+    return speaker.languages or config.voice.languages or config.hall.languages[:1]

@@ -491,6 +491,35 @@ class QueueEngine:
         self._window_event(plan, out, now, signed_out=current.clerk)
         return Outcome(out, plan.done())
 
+    def announced(
+        self,
+        state: QueueState,
+        now: dt.datetime,
+        speaker: str,
+        ticket: str,
+        window: int,
+        kind: str,
+        outcome: str,
+        rounds: int,
+        reason: str | None = None,
+    ) -> Outcome[None]:
+        """What a speaker did with a call: said it (`rounds` times), cut it
+        short, or dropped it (`reason`). On record as an `announcement` event;
+        it changes no ticket."""
+        plan = _Plan(state)
+        plan.event(
+            "announcement",
+            now,
+            speaker=speaker,
+            ticket=ticket,
+            window=window,
+            kind=kind,
+            outcome=outcome,
+            rounds=rounds,
+            reason=reason,
+        )
+        return Outcome(None, plan.done())
+
     def sync_windows(self, state: QueueState, now: dt.datetime) -> Change:
         """Records for configured windows the state does not have yet, closed."""
         plan = _Plan(state)
