@@ -189,8 +189,8 @@ def speaker_sink(entry: SpeakerConfig, folder: Path | None) -> Sink:
         return AlsaSink(entry.alsa.device)
     if entry.file is not None:
         return FileSink(entry.file.folder, entry.file.realtime, entry.file.keep)
-    assert entry.null is not None
-    return NullSink(entry.null.realtime)
+    assert entry.mute is not None
+    return NullSink(entry.mute.realtime)
 
 
 def renderer(config: HallConfig, printer: PrinterConfig) -> TicketRenderer:

@@ -109,12 +109,14 @@ class FileOutput(Strict):
     keep: int = Field(default=500, ge=1, description="WAV files kept; the oldest go first.")
 
 
-class NullOutput(Strict):
+class MuteOutput(Strict):
+    """Plays into nothing (the null sink). Not called `null`: YAML reads that key as null."""
+
     realtime: bool = True
 
 
 class SpeakerConfig(Strict):
-    """Loudspeakers of one zone of the hall, on exactly one of alsa, file, null."""
+    """Loudspeakers of one zone of the hall, on exactly one of alsa, file, mute."""
 
     id: Slug
     model: str
@@ -127,16 +129,16 @@ class SpeakerConfig(Strict):
     )
     alsa: AlsaOutput | None = None
     file: FileOutput | None = None
-    null: NullOutput | None = None
+    mute: MuteOutput | None = None
     retry_seconds: float = Field(
         default=30.0, gt=0, description="How often a failed output is tried again."
     )
 
     @model_validator(mode="after")
     def _one_output(self) -> SpeakerConfig:
-        given = [name for name in ("alsa", "file", "null") if getattr(self, name) is not None]
+        given = [name for name in ("alsa", "file", "mute") if getattr(self, name) is not None]
         if len(given) != 1:
-            raise ValueError(f"give exactly one of alsa, file, null (given: {given or 'none'})")
+            raise ValueError(f"give exactly one of alsa, file, mute (given: {given or 'none'})")
         return self
 
     def says_window(self, window: int) -> bool:

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from daemon.config.model import HallConfig, speakers, spoken_languages
+from daemon.config.model import HallConfig, spoken_languages
 from daemon.config.problems import Problem, problems_from_validation
 from daemon.voice.numbers import readings
 from devices.attendance_config import AdmsConfig, ReaderConfig, TerminalConfig
@@ -186,9 +186,8 @@ def _voice(cfg: HallConfig) -> Iterator[Problem]:
         if language not in hall_languages:
             yield Problem(("voice", "languages", i), f"{language!r} is not one of hall.languages")
     spoken: dict[str, tuple[str | int, ...]] = {}
-    entries = {entry.id: index for index, entry in enumerate(cfg.devices)}
-    for speaker in speakers(cfg):
-        where = ("devices", entries[speaker.id])
+    for index, speaker in _valid_speakers(cfg):
+        where = ("devices", index)
         for j, window in enumerate(speaker.windows or ()):
             if window not in cfg.windows_by_number:
                 yield Problem((*where, "windows", j), f"there is no window {window}")
@@ -201,6 +200,16 @@ def _voice(cfg: HallConfig) -> Iterator[Problem]:
             spoken.setdefault(language, where)
     for language, where in spoken.items():
         yield from _spoken_language(cfg, language, where)
+
+
+def _valid_speakers(cfg: HallConfig) -> Iterator[tuple[int, SpeakerConfig]]:
+    """The speaker entries with their index; an invalid one is reported by _devices."""
+    for index, entry in enumerate(cfg.devices):
+        if entry.model == "speaker":
+            try:
+                yield index, SpeakerConfig.model_validate(entry.model_dump())
+            except ValidationError:
+                continue
 
 
 def _spoken_language(

@@ -43,6 +43,8 @@ def problems_from_validation(exc: ValidationError, prefix: KeyPath = ()) -> list
     for error in exc.errors(include_url=False):
         path = (*prefix, *_key_path(error["loc"]))
         message = _PYDANTIC_WORDING.get(error["type"], error["msg"])
+        if error["type"] == "value_error":  # our own validators' words, without pydantic's label
+            message = message.removeprefix("Value error, ")
         if error["type"] not in _PYDANTIC_WORDING and not isinstance(error["input"], dict | list):
             message += f" (got {_short(error['input'])})"
         problems.append(Problem(path, message))

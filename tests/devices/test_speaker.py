@@ -67,7 +67,7 @@ class Rig:
         retry_seconds: float = 30.0,
     ) -> Speaker:
         config = SpeakerConfig(
-            id="speaker-1", model="speaker", null={}, retry_seconds=retry_seconds
+            id="speaker-1", model="speaker", mute={}, retry_seconds=retry_seconds
         )
         packs = packs or {language: self.folder / "packs" / language for language in ("zh", "en")}
         boxes = {language: Voicebox(language, pack, None) for language, pack in packs.items()}
