@@ -213,16 +213,18 @@ class Speaker:
             return True
 
     def _render(self, announcement: Announcement) -> Audio:
-        """One round: each language's phrase, a pause between languages."""
+        """One round: each language's phrase, a pause between languages; a
+        language none of whose words can be said is left out, pause and all."""
         token_gap = self.voice.token_gap_ms / 1000
         parts: list[Audio] = []
         for phrase in announcement.phrases:
             box = self.voiceboxes.get(phrase.language)
-            if box is None:
+            spoken = box.phrase(phrase.tokens, token_gap) if box else None
+            if spoken is None or not len(spoken.samples):
                 continue
             if parts:
                 parts.append(silence(self.voice.phrase_gap_ms / 1000, self.rate))
-            parts.append(resample(box.phrase(phrase.tokens, token_gap), self.rate))
+            parts.append(resample(spoken, self.rate))
         sound = join(parts, self.rate)
         self._report_voice()
         return sound

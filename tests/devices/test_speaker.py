@@ -327,3 +327,20 @@ async def test_a_call_is_played_through_aplay(rig: Rig) -> None:
 
     assert (result.outcome, result.rounds) == (Outcome.SAID, 2)
     assert speaker.health().link == "alsa:null"
+
+
+async def test_a_language_whose_pack_is_not_there_yet_is_left_out(rig: Rig) -> None:
+    # the county hall before its Tibetan pack is recorded
+    missing = rig.folder / "packs" / "bo"
+    speaker = rig.speaker(packs={"zh": rig.folder / "packs" / "zh", "bo": missing})
+    speaker.start()
+
+    rig.call(speaker, 3, "A001")
+    (result,) = await rig.results_for("A001")
+    await until(lambda: speaker.tracker.state is DeviceState.DEGRADED)
+
+    assert result.outcome is Outcome.SAID
+    _, zh1, zh2 = split_rounds(rig.wav(rig.played()[0]))  # no pause for Tibetan
+    assert rig.tokens(zh1, "zh") == rig.tokens(zh2, "zh") == list(said("A001")[0].tokens)
+    reason = speaker.tracker.health.reason or ""
+    assert reason.startswith(f"{missing}: not a clip pack (no pack.yaml)")
