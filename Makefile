@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 VOICE_PACK := var/voice/zh/pack.yaml
 
-.PHONY: demo test lint bench clean fonts mosquitto audio
+.PHONY: demo test lint bench clean fonts mosquitto audio voice-pack
 
 demo: $(STAMP) $(VOICE_PACK)
 	$(BIN)/hallkeeper run --config config/demo.yaml --simulate
@@ -78,6 +78,8 @@ audio:
 		"install espeak-ng): no Mandarin clip pack is made; voice tests are skipped"
 	@command -v aplay >/dev/null || echo "note: aplay is not installed (apt-get install" \
 		"alsa-utils): speakers on ALSA cannot play"
+
+voice-pack: $(VOICE_PACK)
 
 # The demo hall's Mandarin clip pack (config/demo.yaml voice.speech.zh.pack),
 # made offline with espeak-ng; a recorded pack in its place is left alone.
