@@ -98,6 +98,7 @@ async def _run_hall(
     info = DaemonInfo(
         started_at=dt.datetime.now(config.hall.zone), feed=feed, devices=hardware.health
     )
+    info.voice = ", ".join(f"{s.id} {s.sink.where}" for s in hardware.speakers) or None
     if feed is not None:
         hall.subscribe(feed.publish)
     lag = asyncio.create_task(info.watch_loop_lag(), name="loop-lag")
@@ -210,6 +211,7 @@ def _announce(
         f"  docs    {base}/docs",
         f"  events  {info.feed.endpoint if info.feed else 'off'} (ZeroMQ PUB)",
         f"  mqtt    {info.mqtt or 'off'}",
+        f"  voice   {info.voice or 'off'}",
         f"  store   {config.storage.path}",
     ]
     if demo_tokens is not None:

@@ -29,6 +29,7 @@ class DaemonInfo:
     loop_lag_ms: float = 0.0
     feed: ZmqFeed | None = None
     mqtt: str | None = None  # where the MQTT bridge publishes, for the start-up lines
+    voice: str | None = None  # where the speakers play, likewise
     devices: Callable[[], list[DeviceHealth]] = list
 
     async def watch_loop_lag(self, interval: float = 0.5) -> None:

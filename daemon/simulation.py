@@ -69,13 +69,14 @@ def terminal_specs(config: HallConfig) -> list[TerminalSpec]:
     ]
 
 
-def overrides(simulated: SimulatedHall, folder: Path) -> Overrides:
+def overrides(simulated: SimulatedHall, folder: Path | None = None) -> Overrides:
     """Where the daemon finds the simulators instead of the configured
-    hardware; speakers play into WAV files under `folder`."""
+    hardware; with `folder`, speakers play into WAV files under it."""
     urls = {
         **simulated.link_urls,
         **simulated.printer_urls,
         **simulated.reader_urls,
         **simulated.terminal_urls,
     }
-    return Overrides(urls, simulated.usb_backend, folder / "speakers")
+    speakers = folder / "speakers" if folder is not None else None
+    return Overrides(urls, simulated.usb_backend, speakers)

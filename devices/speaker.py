@@ -123,7 +123,7 @@ class Speaker:
             for old in expired:
                 self._finish(old, _dropped(old, Outcome.EXPIRED, "waited too long to be said"))
             if announcement is not None:
-                self._say(announcement)
+                self._say_guarded(announcement)
             elif self._failed:
                 self._check_output()
 
@@ -148,6 +148,16 @@ class Speaker:
             self._output_failed(str(exc))
         else:
             self._output_works()
+
+    def _say_guarded(self, announcement: Announcement) -> None:
+        """Say `announcement`; a fault of ours fails this one call, never the
+        speaker's thread (which would leave the zone silent)."""
+        try:
+            self._say(announcement)
+        except Exception as exc:
+            log.exception("speaker %s: %s for window %s failed", self.id, announcement.ticket,
+                          announcement.window)  # fmt: skip
+            self._finish(announcement, _dropped(announcement, Outcome.FAILED, repr(exc)))
 
     def _say(self, announcement: Announcement) -> None:
         sound = self._render(announcement)

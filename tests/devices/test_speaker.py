@@ -344,3 +344,29 @@ async def test_a_language_whose_pack_is_not_there_yet_is_left_out(rig: Rig) -> N
     assert rig.tokens(zh1, "zh") == rig.tokens(zh2, "zh") == list(said("A001")[0].tokens)
     reason = speaker.tracker.health.reason or ""
     assert reason.startswith(f"{missing}: not a clip pack (no pack.yaml)")
+
+
+class BrokenOnce(Voicebox):
+    """A voicebox with a fault of ours in its first phrase."""
+
+    broken = True
+
+    def phrase(self, tokens: tuple[str, ...], gap_seconds: float) -> Any:
+        if self.broken:
+            self.broken = False
+            raise RuntimeError("a bug")
+        return super().phrase(tokens, gap_seconds)
+
+
+async def test_a_fault_in_one_call_does_not_silence_the_speaker(rig: Rig) -> None:
+    speaker = rig.speaker()
+    speaker.voiceboxes = {"zh": BrokenOnce("zh", rig.folder / "packs" / "zh", None)}
+    speaker.start()
+
+    rig.call(speaker, 3, "A001")
+    (failed,) = await rig.results_for("A001")
+    rig.call(speaker, 3, "A011")
+    (said,) = await rig.results_for("A011")
+
+    assert (failed.outcome, failed.reason) == (Outcome.FAILED, "RuntimeError('a bug')")
+    assert said.outcome is Outcome.SAID
