@@ -32,8 +32,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "handler"):
         parser.print_help()
         return 2
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    logging.basicConfig(  # force: python-escpos calls basicConfig() when imported
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
@@ -137,7 +137,7 @@ def _run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     try:
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            runner.run(run_daemon(config, simulate=args.simulate))
+            runner.run(run_daemon(config, simulate=args.simulate, config_path=args.config))
     except StartupError as exc:
         print(f"hallkeeper: {exc}", file=sys.stderr)
         return 1

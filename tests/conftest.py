@@ -16,7 +16,8 @@ from daemon.config.model import HallConfig
 
 ZONE = ZoneInfo("Asia/Shanghai")
 
-pytest_plugins = ["tests.mqtt_brokers"]  # the `mosquitto` and `embedded_broker` fixtures
+# the `mosquitto`, `embedded_broker` and `listener` (systemd notify socket) fixtures
+pytest_plugins = ["tests.mqtt_brokers", "tests.notify_listener"]
 
 
 def small_hall(tmp_path: Path) -> dict[str, Any]:
