@@ -61,6 +61,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(handler=_run)
 
+    status = sub.add_parser(
+        "status",
+        help="devices and queues of the running daemon; exit 1 if a device is not online, "
+        "2 if the daemon does not answer",
+    )
+    _config_option(status)
+    status.add_argument("--json", action="store_true", help="print the status as JSON")
+    status.set_defaults(handler=_status)
+
+    doctor = sub.add_parser("doctor", help="check this PC for what keeps the hall's devices away")
+    _config_option(doctor)
+    doctor.add_argument(
+        "--user", default="hallkeeper", help="the user the daemon runs as (default: hallkeeper)"
+    )
+    doctor.set_defaults(handler=_doctor)
+
     enroll = sub.add_parser("enroll", help="enrol a staff member's finger through a reader")
     _config_option(enroll)
     enroll.add_argument("--staff", required=True, help="staff id")
@@ -142,6 +158,23 @@ def _run(args: argparse.Namespace) -> int:
         print(f"hallkeeper: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from daemon.status_command import NO_ANSWER, status_command
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:  # 1 would say "a device is not online"
+        print(f"hallkeeper: the config has problems:\n{exc}", file=sys.stderr)
+        return NO_ANSWER
+    return status_command(config, args.json)
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from daemon.doctor import doctor_command
+
+    return doctor_command(args.config, args.user)
 
 
 def _enroll(args: argparse.Namespace) -> int:
