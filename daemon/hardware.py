@@ -184,6 +184,9 @@ class Hardware:
             *(device.health() for device in self.mqtt_devices.values()),
         ]
 
+    def bus_masters(self) -> list[BusMaster]:
+        return list(self.buses.values())
+
     def reader(self, reader_id: str) -> FingerprintReader | None:
         return next((r for r in self.readers if r.id == reader_id), None)
 

@@ -102,7 +102,10 @@ async def _run_hall(
     hardware = Hardware(config, context, overrides(simulated) if simulated else None)
     spooler = Spooler(hall, hardware.printers)
     info = DaemonInfo(
-        started_at=dt.datetime.now(config.hall.zone), feed=feed, devices=hardware.health
+        started_at=dt.datetime.now(config.hall.zone),
+        feed=feed,
+        devices=hardware.health,
+        buses=hardware.bus_masters,
     )
     if feed is not None:
         hall.subscribe(feed.publish)

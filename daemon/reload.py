@@ -137,6 +137,7 @@ class Reloader:
         self.router.use(hardware)
         self.spooler.use(hardware.printers)
         self.info.devices = hardware.health
+        self.info.buses = hardware.bus_masters
         use_devices(self.app, hardware.readers, hardware.adms)
         removed = sorted(before.keys() - after.keys())
         if self.mqtt is not None:

@@ -248,6 +248,13 @@ class MqttBridge:
                 f"device/{device.id}/state", json.dumps(document, ensure_ascii=False).encode()
             )
 
+    def outbox_state(self) -> dict[str, Any]:
+        return {
+            "connected": self.connected,
+            "acked": self.outbox.acked,
+            "in_flight": self.outbox.in_flight,
+        }
+
     def forget_devices(self, device_ids: list[str]) -> None:
         """Clear the retained documents of devices no longer in the config."""
         for device in device_ids:
