@@ -135,6 +135,11 @@ def _parser() -> argparse.ArgumentParser:
     mqtt.add_argument("--backlog", type=int, default=10000, help="events sent in one go")
     mqtt.add_argument("--latency-events", type=int, default=300, help="events timed one by one")
     mqtt.set_defaults(handler=_bench_mqtt)
+    stop = bench_sub.add_parser("stop", help="how long SIGTERM takes under load (TimeoutStopSec)")
+    stop.add_argument("--runs", type=int, default=5, help="stops to time")
+    stop.add_argument("--load-seconds", type=float, default=10.0, help="load before each stop")
+    stop.add_argument("--clients", type=int, default=16, help="clients issuing and calling")
+    stop.set_defaults(handler=_bench_stop)
     return parser
 
 
@@ -259,6 +264,13 @@ def _bench_print(args: argparse.Namespace) -> int:
     from daemon.bench.printing import run_print_bench
 
     run_print_bench(args.tickets)
+    return 0
+
+
+def _bench_stop(args: argparse.Namespace) -> int:
+    from daemon.bench.stop import run_stop_bench
+
+    run_stop_bench(args.runs, args.load_seconds, args.clients)
     return 0
 
 
