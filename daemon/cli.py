@@ -155,7 +155,11 @@ def _config_option(parser: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace) -> int:
     from daemon.lifecycle import StartupError, run_daemon
 
-    config = load_config(args.config)
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:  # EX_CONFIG: systemd does not restart on it (the unit says so)
+        print(f"hallkeeper: the config has problems:\n{exc}", file=sys.stderr)
+        return os.EX_CONFIG
     try:
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             runner.run(run_daemon(config, simulate=args.simulate, config_path=args.config))

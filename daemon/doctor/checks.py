@@ -115,6 +115,32 @@ def _access(
     )
 
 
+def state_findings(machine: Machine, config: HallConfig, account: Account | None) -> list[Finding]:
+    """The store and the token file must stay the daemon's: a command run as
+    root that creates one of them (or the store's -wal file) locks it out."""
+    if account is None or account.uid == 0:
+        return []
+    store = config.storage.path
+    files = [store, store.with_name(store.name + "-wal"), store.with_name(store.name + "-shm")]
+    taken = [
+        f"{path} ({machine.describe(found)})"
+        for path in [*files, config.secrets]
+        if (found := machine.path(path)).exists() and found.stat().st_uid != account.uid
+    ]
+    if not taken:
+        return []
+    return [
+        Finding(
+            "数据 state",
+            Level.PROBLEM,
+            f"{account.name} 不是这些文件的所有者 does not own: {', '.join(taken)}",
+            f"chown {account.name}:{account.name} "
+            + " ".join(str(p) for p in [store.parent])
+            + "/*",
+        )
+    ]
+
+
 def adapter_findings(machine: Machine) -> list[Finding]:
     """Every USB serial adapter plugged in, with its stable name."""
     return [
@@ -360,6 +386,7 @@ def all_findings(machine: Machine, config_path: Path, user: str) -> Iterator[Fin
     yield from found
     if config is not None:
         yield from port_findings(machine, config, account)
+        yield from state_findings(machine, config, account)
         yield from usb_printer_findings(machine, config, account)
     yield from adapter_findings(machine)
     yield from cups_findings(machine)

@@ -224,3 +224,15 @@ def test_the_broker_is_reached_or_the_reason_given(
     found = findings(healthy, gone)
     assert levels(found, "MQTT") == [Level.PROBLEM]
     assert "refused" in " ".join(f.detail for f in found if f.check == "MQTT")
+
+
+def test_a_store_file_root_created_is_a_problem(tmp_path: Path, healthy: FakePC) -> None:
+    config = hall_config(tmp_path)
+    store = tmp_path / "hall.sqlite3"  # where small_hall keeps it
+    healthy.node(f"{store}", HALLKEEPER, 0o640)
+    os.chown(healthy.root / str(store).lstrip("/"), HALLKEEPER, HALLKEEPER)
+    healthy.node(f"{store}-wal", 0, 0o640)  # `sudo hallkeeper ...` opened the store
+    found = findings(healthy, config)
+    assert levels(found, "数据 state") == [Level.PROBLEM]
+    assert f"chown hallkeeper:hallkeeper {tmp_path}/*" == fix(found, "数据 state")
+    assert "hall.sqlite3-wal" in " ".join(f.detail for f in found if f.check == "数据 state")
