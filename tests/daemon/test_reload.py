@@ -10,9 +10,9 @@ import copy
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -22,22 +22,11 @@ from daemon.tokens import Role, TokenFile
 from drivers.bus import Endpoint
 from simulators.hall import DeviceSpec, LinkSpec, PrinterSpec, SimulatedHall
 from simulators.rs485.devices import KeypadSim, ScreenSim
-from tests.conftest import small_hall, write_config
+from tests.conftest import small_hall, window_one_and_kiosk_one, write_config
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.process
 DUPLICATE_WINDOW = Endpoint.__dataclass_fields__["duplicate_window"].default
-
-T = TypeVar("T")
-
-
-def wait_for(check: Callable[[], T], timeout: float = 15.0, what: str = "") -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what or check}")
 
 
 @pytest.fixture
@@ -58,17 +47,9 @@ def simulators(tmp_path: Path) -> Iterator[SimulatedHall]:
 def hall_devices(simulators: SimulatedHall) -> dict[str, Any]:
     """The config sections for the simulated screen, keypad and printer."""
     host, port = simulators.printer_urls["kiosk-1-printer"].removeprefix("tcp://").split(":")
-    return {
-        "links": [{"id": "bus-1", "url": simulators.link_urls["bus-1"], "baud": 9600}],
-        "devices": [
-            {"id": "screen-1", "model": "imm-window-screen", "link": "bus-1", "address": 1,
-             "window": 1},
-            {"id": "keypad-1", "model": "ff68-keypad", "link": "bus-1", "address": 1,
-             "window": 1},
-            {"id": "kiosk-1-printer", "model": "escpos-printer", "kiosk": "kiosk-1",
-             "tcp": {"host": host, "port": int(port)}, "status_seconds": 0.5},
-        ],
-    }  # fmt: skip
+    return window_one_and_kiosk_one(
+        simulators.link_urls["bus-1"], {"host": host, "port": int(port)}
+    )
 
 
 class Issuer:

@@ -4,7 +4,6 @@ it: the device table, and the exit code (0 all online, 1 not, 2 no daemon)."""
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from daemon.bench.daemon_process import DaemonProcess
-from tests.conftest import small_hall, write_config
+from tests.conftest import small_hall, unreachable_printer, write_config
 
 pytestmark = pytest.mark.process
 
@@ -24,12 +23,6 @@ def status(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=30,
     )
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_exit_codes(tmp_path: Path) -> None:
@@ -50,14 +43,7 @@ def test_exit_codes(tmp_path: Path) -> None:
 
 def test_a_device_that_is_not_online_is_named_and_exits_1(tmp_path: Path) -> None:
     document = small_hall(tmp_path)
-    document["devices"] = [
-        {
-            "id": "kiosk-1-printer",
-            "model": "escpos-printer",
-            "kiosk": "kiosk-1",
-            "tcp": {"host": "127.0.0.1", "port": closed_port()},
-        }
-    ]
+    document["devices"] = [unreachable_printer()]
     config = write_config(tmp_path, document)
     daemon = DaemonProcess(config).start()
     try:

@@ -7,54 +7,26 @@ from __future__ import annotations
 
 import re
 import signal
-import socket
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 
 from daemon.bench.daemon_process import DaemonProcess
-from tests.conftest import small_hall, write_config
+from tests.conftest import small_hall, unreachable_printer, write_config
 from tests.notify_listener import NotifyListener
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.process
 
-T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[2]
 BLOCK_SECONDS = 3.0
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on: the printer there stays offline."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_for(check: Callable[[], T], timeout: float, what: str) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_watchdog_follows_the_event_loop_not_the_devices(
     tmp_path: Path, listener: NotifyListener
 ) -> None:
     document = small_hall(tmp_path)
-    document["devices"] = [
-        {
-            "id": "kiosk-1-printer",
-            "model": "escpos-printer",
-            "kiosk": "kiosk-1",
-            "tcp": {"host": "127.0.0.1", "port": closed_port()},
-        }
-    ]
+    document["devices"] = [unreachable_printer()]
     env = {
         "NOTIFY_SOCKET": f"@{listener.name}",
         "WATCHDOG_USEC": "1000000",  # fed every 0.25 s while the loop wakes within 0.5 s
