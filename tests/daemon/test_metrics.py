@@ -39,11 +39,12 @@ def client(daemon: DaemonProcess, token: str) -> httpx.Client:
 
 
 def settled(samples: Samples) -> bool:
-    """The keypad has answered and the broker has every event."""
+    """The keypad has answered, the broker has every event, the loop lag was sampled."""
     keypad = {"device": "keypad-1", "kind": "caller-keypad", "state": "online"}
     return (
         value(samples, "hallkeeper_device_state", **keypad) == 1
         and value(samples, "hallkeeper_mqtt_outbox_events") == 0
+        and value(samples, "hallkeeper_loop_lag_sample_seconds_count") > 0
     )
 
 
