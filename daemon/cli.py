@@ -32,8 +32,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "handler"):
         parser.print_help()
         return 2
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    logging.basicConfig(  # force: python-escpos calls basicConfig() when imported
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
@@ -60,6 +60,22 @@ def _parser() -> argparse.ArgumentParser:
         help="also run a simulator for every configured device, and print a demo admin token",
     )
     run.set_defaults(handler=_run)
+
+    status = sub.add_parser(
+        "status",
+        help="devices and queues of the running daemon; exit 1 if a device is not online, "
+        "2 if the daemon does not answer",
+    )
+    _config_option(status)
+    status.add_argument("--json", action="store_true", help="print the status as JSON")
+    status.set_defaults(handler=_status)
+
+    doctor = sub.add_parser("doctor", help="check this PC for what keeps the hall's devices away")
+    _config_option(doctor)
+    doctor.add_argument(
+        "--user", default="hallkeeper", help="the user the daemon runs as (default: hallkeeper)"
+    )
+    doctor.set_defaults(handler=_doctor)
 
     enroll = sub.add_parser("enroll", help="enrol a staff member's finger through a reader")
     _config_option(enroll)
@@ -137,6 +153,11 @@ def _parser() -> argparse.ArgumentParser:
     mqtt.add_argument("--backlog", type=int, default=10000, help="events sent in one go")
     mqtt.add_argument("--latency-events", type=int, default=300, help="events timed one by one")
     mqtt.set_defaults(handler=_bench_mqtt)
+    stop = bench_sub.add_parser("stop", help="how long SIGTERM takes under load (TimeoutStopSec)")
+    stop.add_argument("--runs", type=int, default=5, help="stops to time")
+    stop.add_argument("--load-seconds", type=float, default=10.0, help="load before each stop")
+    stop.add_argument("--clients", type=int, default=16, help="clients issuing and calling")
+    stop.set_defaults(handler=_bench_stop)
     return parser
 
 
@@ -152,14 +173,35 @@ def _config_option(parser: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace) -> int:
     from daemon.lifecycle import StartupError, run_daemon
 
-    config = load_config(args.config)
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:  # EX_CONFIG: systemd does not restart on it (the unit says so)
+        print(f"hallkeeper: the config has problems:\n{exc}", file=sys.stderr)
+        return os.EX_CONFIG
     try:
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            runner.run(run_daemon(config, simulate=args.simulate))
+            runner.run(run_daemon(config, simulate=args.simulate, config_path=args.config))
     except StartupError as exc:
         print(f"hallkeeper: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from daemon.status_command import NO_ANSWER, status_command
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:  # 1 would say "a device is not online"
+        print(f"hallkeeper: the config has problems:\n{exc}", file=sys.stderr)
+        return NO_ANSWER
+    return status_command(config, args.json)
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from daemon.doctor import doctor_command
+
+    return doctor_command(args.config, args.user)
 
 
 def _enroll(args: argparse.Namespace) -> int:
@@ -256,6 +298,13 @@ def _bench_print(args: argparse.Namespace) -> int:
     from daemon.bench.printing import run_print_bench
 
     run_print_bench(args.tickets)
+    return 0
+
+
+def _bench_stop(args: argparse.Namespace) -> int:
+    from daemon.bench.stop import run_stop_bench
+
+    run_stop_bench(args.runs, args.load_seconds, args.clients)
     return 0
 
 

@@ -59,7 +59,8 @@ class Hall:
         self._clock = clock or (lambda: dt.datetime.now(config.hall.zone))
         self.planned = QueueState()
         self.committed = QueueState()
-        self.kiosks = {printer.kiosk: printer.id for printer in printers(config)}
+        self.kiosks: dict[str, str] = {}
+        self.use_devices(config)
         self.committed_seq = 0
         self._next_seq = 1
         self._subscribers: list[Subscriber] = []
@@ -67,6 +68,11 @@ class Hall:
         self._rebuilding = False
         self._day_timer: asyncio.Task[None] | None = None
         self.store_error: str | None = None
+
+    def use_devices(self, config: HallConfig) -> None:
+        """Take the device sections of `config` (a reload; the rest is unchanged)."""
+        self.config = config
+        self.kiosks = {printer.kiosk: printer.id for printer in printers(config)}
 
     def now(self) -> dt.datetime:
         return self._clock()
@@ -100,8 +106,9 @@ class Hall:
     async def stop(self) -> None:
         if self._day_timer is not None:
             self._day_timer.cancel()
-        if self._writer is not None:
-            await asyncio.to_thread(self._writer.stop)
+        writer, self._writer = self._writer, None  # what comes later is refused, not lost
+        if writer is not None:
+            await asyncio.to_thread(writer.stop)
 
     async def _load(self) -> None:
         state = await asyncio.to_thread(self.store.load_state)
@@ -125,7 +132,9 @@ class Hall:
         return await self._execute(lambda state, now: operation(state, now, *args, **kwargs))
 
     async def _execute(self, operation: Callable[[QueueState, dt.datetime], Outcome[T]]) -> T:
-        if self._rebuilding or self._writer is None:
+        if self._writer is None:
+            raise StoreUnavailable("the hall is not running (starting or stopping)")
+        if self._rebuilding:
             raise StoreUnavailable("the store is recovering from a failed write")
         now = self._clock()
         if self.engine.business_day(now) != self.planned.day:

@@ -4,14 +4,25 @@ device object per entry, and the map from windows to their devices."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from daemon.config.model import HallConfig, entries_of, printers, speakers, spoken_languages
+from pydantic import BaseModel
+
+from daemon.config.model import (
+    DeviceEntry,
+    HallConfig,
+    Link,
+    entries_of,
+    printers,
+    speakers,
+    spoken_languages,
+)
 from devices.adms_terminal import AdmsTerminal
 from devices.attendance_config import AdmsConfig, ReaderConfig, TerminalConfig
 from devices.attendance_terminal import AttendanceTerminal
@@ -37,6 +48,8 @@ from drivers.links.serial_link import SerialLink
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
 class Overrides:
@@ -49,61 +62,105 @@ class Overrides:
 
 
 class Hardware:
+    """Every device of a config, built but not started. Built again from a
+    reloaded config with `running`, it takes over each running part (a bus
+    with its devices, or one device) whose inputs did not change, so a reload
+    restarts only what was added or changed (`hand_over`)."""
+
     def __init__(
-        self, config: HallConfig, context: DeviceContext, overrides: Overrides | None = None
+        self,
+        config: HallConfig,
+        context: DeviceContext,
+        overrides: Overrides | None = None,
+        running: Hardware | None = None,
     ) -> None:
-        overrides = overrides or Overrides()
-        urls = {link.id: link.url for link in config.links} | {
-            link.id: overrides.urls[link.id] for link in config.links if link.id in overrides.urls
-        }
-        self.buses = {
-            link.id: BusMaster(link.id, SerialLink(urls[link.id], link.baud))
-            for link in config.links
-        }
+        self.context = context
+        self.overrides = overrides = overrides or Overrides()
+        self._parts: dict[str, tuple[str, Any]] = {}
+        self._running = running._parts if running is not None else {}
+        self.buses: dict[str, BusMaster] = {}
         self.devices: list[BusDevice] = []
-        for entry in config.devices:
-            model = DEVICE_MODELS[entry.model]
-            if not model.on_bus:
-                continue
-            device_config = model.config_type.model_validate(entry.model_dump())
-            assert isinstance(device_config, BusDeviceConfig)
-            bus = self.buses[device_config.link]
-            self.devices.append(model.device_type(device_config, bus, context))  # type: ignore[arg-type]
+        for link in config.links:
+            url = overrides.urls.get(link.id, link.url)
+            entries = [e for e in config.devices if _on_link(e, link.id)]
+            inputs = [link, url, entries, config.texts, config.hall.languages]
+            bus, devices = self._part(f"link:{link.id}", inputs, _bus, link, url, entries, context)
+            self.buses[link.id] = bus
+            self.devices += devices
+        order = {entry.id: n for n, entry in enumerate(config.devices)}
+        self.devices.sort(key=lambda device: order[device.id])
         self.printers = [
-            TicketPrinter(
+            self._part(
+                printer.id,
+                [printer, overrides.urls.get(printer.id), config.ticket, config.hall.languages],
+                _printer,
+                config,
                 printer,
-                printer_link(printer, overrides.urls.get(printer.id), overrides.usb_backend),
-                renderer(config, printer),
+                overrides,
                 context,
             )
             for printer in printers(config)
         ]
         self.readers = [
-            FingerprintReader(
+            self._part(
+                reader.id,
+                [reader, overrides.urls.get(reader.id)],
+                _reader,
                 reader,
-                SerialLink(overrides.urls.get(reader.id, reader.serial.device), reader.serial.baud),
+                overrides,
                 context,
             )
             for reader in entries_of(config, ReaderConfig)
         ]
         self.terminals = [
-            AttendanceTerminal(terminal, context, overrides.urls.get(terminal.id))
+            self._part(
+                terminal.id,
+                [terminal, overrides.urls.get(terminal.id)],
+                AttendanceTerminal,
+                terminal,
+                context,
+                overrides.urls.get(terminal.id),
+            )
             for terminal in entries_of(config, TerminalConfig)
         ]
-        self.adms = [AdmsTerminal(entry, context) for entry in entries_of(config, AdmsConfig)]
+        self.adms = [
+            self._part(entry.id, [entry], AdmsTerminal, entry, context)
+            for entry in entries_of(config, AdmsConfig)
+        ]
         self.speakers = [
-            speaker(config, entry, context, overrides.speaker_folder) for entry in speakers(config)
+            self._part(
+                entry.id,
+                [entry, config.voice, spoken_languages(config, entry), overrides.speaker_folder],
+                speaker,
+                config,
+                entry,
+                context,
+                overrides.speaker_folder,
+            )
+            for entry in speakers(config)
         ]
         self.mqtt_devices: dict[str, MqttDevice] = {}
         for entry in config.devices:
             model = DEVICE_MODELS[entry.model]
             if model.config_type is MqttDeviceConfig:
                 mqtt_config = MqttDeviceConfig.model_validate(entry.model_dump())
-                self.mqtt_devices[entry.id] = model.device_type(mqtt_config, context)  # type: ignore[call-arg, arg-type, assignment]
+                self.mqtt_devices[entry.id] = self._part(
+                    entry.id, [entry], model.device_type, mqtt_config, context
+                )
         self.window_displays = self._by_window(WindowDisplay, MqttDisplay)
         self.keypads = self._by_window(CallerKeypad, MqttKeypad)
         self.pads = self._by_window(EvaluationPad, MqttPad)
         self.hall_displays = [d for d in self.devices if isinstance(d, HallDisplay)]
+        self._running = {}  # not kept: each reload would hold on to the one before
+
+    def _part(self, key: str, inputs: list[Any], build: Callable[..., T], *args: Any) -> T:
+        """The running part at `key` if it was built from the same `inputs`
+        (its config entries and what else it is built from), else `build(*args)`."""
+        fingerprint = json.dumps(inputs, default=_plain, sort_keys=True)
+        running = self._running.get(key)
+        part = running[1] if running is not None and running[0] == fingerprint else build(*args)
+        self._parts[key] = (fingerprint, part)
+        return part
 
     def _by_window(self, *kinds: type[Any]) -> dict[int, list[Any]]:
         """The devices of `kinds` (on a bus or on MQTT) by the window they serve."""
@@ -132,7 +189,21 @@ class Hardware:
 
     async def stop(self) -> None:
         """Stop every link's thread; each finishes the frame or ticket it is writing."""
-        await asyncio.gather(*(asyncio.to_thread(owner.stop) for owner in self._threaded))
+        await _stop_all(self._threaded)
+
+    def rebuilt(self, config: HallConfig, context: DeviceContext) -> Hardware:
+        """The devices of a reloaded `config`, keeping the running parts it did not change."""
+        return Hardware(config, context, self.overrides, running=self)
+
+    async def hand_over(self, new: Hardware) -> None:
+        """Stop the threads `new` does not keep, then start those it built:
+        a port is free again before its new owner opens it."""
+        kept = {id(owner) for owner in new._threaded}
+        await _stop_all([owner for owner in self._threaded if id(owner) not in kept])
+        running = {id(owner) for owner in self._threaded}
+        for owner in new._threaded:
+            if id(owner) not in running:
+                owner.start()
 
     def health(self) -> list[DeviceHealth]:
         return [
@@ -145,8 +216,55 @@ class Hardware:
             *(speaker.health() for speaker in self.speakers),
         ]
 
+    def bus_masters(self) -> list[BusMaster]:
+        return list(self.buses.values())
+
     def reader(self, reader_id: str) -> FingerprintReader | None:
         return next((r for r in self.readers if r.id == reader_id), None)
+
+
+def _on_link(entry: DeviceEntry, link: str) -> bool:
+    return DEVICE_MODELS[entry.model].on_bus and entry.model_dump()["link"] == link
+
+
+def _bus(
+    link: Link, url: str, entries: list[DeviceEntry], context: DeviceContext
+) -> tuple[BusMaster, list[BusDevice]]:
+    """One link's bus master and the devices on it: built, and replaced, together."""
+    bus = BusMaster(link.id, SerialLink(url, link.baud))
+    devices = []
+    for entry in entries:
+        model = DEVICE_MODELS[entry.model]
+        device_config = model.config_type.model_validate(entry.model_dump())
+        assert isinstance(device_config, BusDeviceConfig)
+        devices.append(model.device_type(device_config, bus, context))  # type: ignore[arg-type]
+    return bus, devices
+
+
+def _printer(
+    config: HallConfig, printer: PrinterConfig, overrides: Overrides, context: DeviceContext
+) -> TicketPrinter:
+    url = overrides.urls.get(printer.id)
+    link = printer_link(printer, url, overrides.usb_backend)
+    return TicketPrinter(printer, link, renderer(config, printer), context)
+
+
+def _reader(
+    reader: ReaderConfig, overrides: Overrides, context: DeviceContext
+) -> FingerprintReader:
+    url = overrides.urls.get(reader.id, reader.serial.device)
+    return FingerprintReader(reader, SerialLink(url, reader.serial.baud), context)
+
+
+async def _stop_all(owners: list[Any]) -> None:
+    await asyncio.gather(*(asyncio.to_thread(owner.stop) for owner in owners))
+
+
+def _plain(value: object) -> object:
+    """Config models as their JSON documents, for a part's fingerprint."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    return str(value)
 
 
 def printer_link(config: PrinterConfig, url: str | None, usb_backend: Any) -> PrinterLink:

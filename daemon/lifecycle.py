@@ -20,8 +20,10 @@ from daemon.hall import Hall
 from daemon.hardware import Hardware
 from daemon.mqtt.service import MqttService, start_mqtt
 from daemon.printing import Spooler
+from daemon.reload import Reloader
 from daemon.router import Router
 from daemon.runtime import DaemonInfo
+from daemon.sd_notify import Notifier
 from daemon.simulation import (
     link_specs,
     overrides,
@@ -29,7 +31,9 @@ from daemon.simulation import (
     reader_specs,
     terminal_specs,
 )
+from daemon.status_socket import StatusSocket, hall_status, status_socket_path
 from daemon.store.store import Store
+from daemon.supervisor import Supervisor
 from daemon.tokens import Role, TokenFile
 from daemon.voice.announcer import Announcer
 from devices.bus_device import DeviceContext
@@ -39,6 +43,7 @@ from simulators.hall import SimulatedHall
 log = logging.getLogger(__name__)
 
 DEMO_TOKEN_LABEL = "demo (hallkeeper run --simulate)"
+STOP_REQUESTS_SECONDS = 3  # at a stop, requests still running after this are cut off
 
 
 class StartupError(Exception):
@@ -53,9 +58,12 @@ class EmbeddedServer(uvicorn.Server):
         yield
 
 
-async def run_daemon(config: HallConfig, simulate: bool = False) -> None:
-    """Run the hall until SIGTERM or SIGINT. With `simulate`, a simulator stands
-    behind every link, driven through the simulator control endpoint."""
+async def run_daemon(
+    config: HallConfig, simulate: bool = False, config_path: Path | None = None
+) -> None:
+    """Run the hall until SIGTERM or SIGINT; SIGHUP reloads the devices from
+    `config_path`. With `simulate`, a simulator stands behind every link,
+    driven through the simulator control endpoint."""
     tokens = TokenFile(config.secrets)
     tokens.ensure_exists()
     with contextlib.ExitStack() as closing:
@@ -76,7 +84,7 @@ async def run_daemon(config: HallConfig, simulate: bool = False) -> None:
         feed = ZmqFeed(config.events.zmq_pub) if config.events.zmq_pub else None
         if feed is not None:
             closing.callback(feed.close)
-        await _run_hall(config, store, feed, tokens, simulated)
+        await _run_hall(config, store, feed, tokens, simulated, config_path)
 
 
 async def _run_hall(
@@ -85,6 +93,7 @@ async def _run_hall(
     feed: ZmqFeed | None,
     tokens: TokenFile,
     simulated: SimulatedHall | None,
+    config_path: Path | None,
 ) -> None:
     hall = Hall(config, store)
     router = Router(hall)
@@ -96,13 +105,20 @@ async def _run_hall(
     spooler = Spooler(hall, hardware.printers)
     announcer = Announcer(hall, hardware.speakers)
     info = DaemonInfo(
-        started_at=dt.datetime.now(config.hall.zone), feed=feed, devices=hardware.health
+        started_at=dt.datetime.now(config.hall.zone),
+        feed=feed,
+        devices=hardware.health,
+        buses=hardware.bus_masters,
     )
     info.voice = ", ".join(f"{s.id} {s.sink.where}" for s in hardware.speakers) or None
     if feed is not None:
         hall.subscribe(feed.publish)
     lag = asyncio.create_task(info.watch_loop_lag(), name="loop-lag")
+    supervisor = Supervisor(Notifier(), info)
+    supervisor.start()
+    status = StatusSocket(status_socket_path(config.storage.path), lambda: hall_status(hall, info))
     mqtt: MqttService | None = None
+    reloader: Reloader | None = None
     try:
         await hall.start()
         if simulated is not None:
@@ -113,23 +129,38 @@ async def _run_hall(
         spooler.start()
         announcer.start()
         mqtt = await start_mqtt(config, hall, info, hardware.mqtt_devices)
+        app = create_app(hall, tokens, info, spooler, hardware.readers, hardware.adms, announcer)
         server = EmbeddedServer(
             uvicorn.Config(
-                create_app(hall, tokens, info, spooler, hardware.readers, hardware.adms, announcer),
+                app,
                 host=config.api.host,
                 port=config.api.port,
                 lifespan="off",
                 http="httptools",
                 access_log=False,
                 log_level="warning",
+                timeout_graceful_shutdown=STOP_REQUESTS_SECONDS,
             )
         )
-        await _serve(server, info, config, tokens if simulated is not None else None)
+        reloader = Reloader(
+            config_path, hardware, hall, router, spooler, info, app, mqtt, supervisor, announcer
+        )
+        await status.start()
+        demo_tokens = tokens if simulated is not None else None
+        await _serve(server, info, config, demo_tokens, supervisor, reloader)
     finally:
         lag.cancel()
+        supervisor.stopping()
+        await status.stop()
+        if reloader is not None:
+            await reloader.finish()
+            hardware = reloader.hardware
         if mqtt is not None:
             await mqtt.stop()
-        await hardware.stop()
+        await hardware.stop()  # the frame and the ticket in progress are finished
+        await spooler.drain()  # and their results stored
+        await router.drain()
+        await announcer.drain()
         await hall.stop()
 
 
@@ -164,12 +195,18 @@ async def _enrol_simulated_fingers(hall: Hall, simulated: SimulatedHall) -> None
 
 
 async def _serve(
-    server: EmbeddedServer, info: DaemonInfo, config: HallConfig, demo_tokens: TokenFile | None
+    server: EmbeddedServer,
+    info: DaemonInfo,
+    config: HallConfig,
+    demo_tokens: TokenFile | None,
+    supervisor: Supervisor,
+    reloader: Reloader,
 ) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, reloader.request)
     serving = asyncio.create_task(server.serve(sockets=[_listen(config)]), name="api")
     while not server.started:
         if serving.done():
@@ -178,9 +215,11 @@ async def _serve(
         await asyncio.sleep(0.01)
     info.state = "running"
     _announce(server, info, config, demo_tokens)
+    supervisor.ready()
     stopped = asyncio.create_task(stop.wait())
     await asyncio.wait({serving, stopped}, return_when=asyncio.FIRST_COMPLETED)
     info.state = "stopping"
+    supervisor.stopping()
     log.info("stopping")
     server.should_exit = True
     await serving

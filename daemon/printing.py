@@ -72,6 +72,7 @@ class Spooler:
     def __init__(self, hall: Hall, printers: Sequence[TicketPrinter]) -> None:
         self.hall = hall
         self.by_kiosk = {printer.config.kiosk: printer for printer in printers}
+        self._printing: dict[str, TicketPrinter] = {}  # ticket -> printer, until its result
         self._waiting: dict[str, list[asyncio.Future[PrintState]]] = {}
         self._results: OrderedDict[str, PrintState] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -89,6 +90,21 @@ class Spooler:
                 minutes = int(SPOOL_MAX_AGE.total_seconds() // 60)
                 reason = f"still spooled after a restart, over {minutes} minutes old: reprint it"
                 self._record(ticket.code, self._printer_id(ticket), reason)
+
+    def use(self, printers: Sequence[TicketPrinter]) -> None:
+        """Print on `printers` from now on (a reloaded config). Tickets given
+        to a printer that is no longer among them, and stopped without
+        printing them, go to their kiosk's printer now."""
+        self.by_kiosk = {printer.config.kiosk: printer for printer in printers}
+        for code, printer in list(self._printing.items()):
+            if all(printer is not kept for kept in printers):
+                del self._printing[code]
+                self._submit(code)
+
+    async def drain(self) -> None:
+        """Wait until the print results already in are stored (at shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def check(self, kiosk: str) -> None:
         """Refuse a ticket the kiosk's printer cannot print now (503)."""
@@ -135,9 +151,15 @@ class Spooler:
             return
         self._results.pop(code, None)
         layout = ticket_layout(self.hall.config, ticket)
+        self._printing[code] = printer
         printer.submit(
-            PrintJob(code, layout, lambda failure: self._record(code, printer.id, failure))
+            PrintJob(code, layout, lambda failure: self._printed(code, printer, failure))
         )
+
+    def _printed(self, code: str, printer: TicketPrinter, failure: str | None) -> None:
+        if self._printing.get(code) is printer:
+            del self._printing[code]
+        self._record(code, printer.id, failure)
 
     def _record(self, code: str, printer: str, failure: str | None) -> None:
         task = asyncio.get_running_loop().create_task(self._store(code, printer, failure))

@@ -55,6 +55,17 @@ class Router:
         self.hall.subscribe(self.on_events)
         self.refresh()
 
+    def use(self, hardware: Hardware) -> None:
+        """Drive `hardware` from now on (a reloaded config): new devices get
+        the hall's pictures at once."""
+        self.hardware = hardware
+        self.refresh()
+
+    async def drain(self) -> None:
+        """Wait for the hall operations devices asked for (at shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
     # -- hall events to devices ----------------------------------------------------
 
     def on_events(self, events: Sequence[EventRecord]) -> None:

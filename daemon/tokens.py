@@ -136,6 +136,10 @@ class TokenFile:
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".secrets-")
         try:
             os.fchmod(fd, 0o600)
+            if os.geteuid() == 0:  # root's `token add` must not take the file from the daemon
+                owner = self.path if self.path.exists() else self.path.parent
+                info = owner.stat()
+                os.fchown(fd, info.st_uid, info.st_gid)
             with os.fdopen(fd, "w", encoding="utf-8") as out:
                 out.write(text)
                 out.flush()

@@ -11,12 +11,14 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
+from daemon.bench.printing import free_port
 from daemon.config.loader import load_config
 from daemon.config.model import HallConfig
 
 ZONE = ZoneInfo("Asia/Shanghai")
 
-pytest_plugins = ["tests.mqtt_brokers"]  # the `mosquitto` and `embedded_broker` fixtures
+# the `mosquitto`, `embedded_broker` and `listener` (systemd notify socket) fixtures
+pytest_plugins = ["tests.mqtt_brokers", "tests.notify_listener"]
 
 
 def small_hall(tmp_path: Path) -> dict[str, Any]:
@@ -57,6 +59,32 @@ def small_hall(tmp_path: Path) -> dict[str, Any]:
         "events": {"zmq_pub": None},
         "storage": {"path": str(tmp_path / "hall.sqlite3")},
         "secrets": str(tmp_path / "secrets.yaml"),
+    }
+
+
+def window_one_and_kiosk_one(bus_url: str, printer_tcp: dict[str, Any]) -> dict[str, Any]:
+    """The `links` and `devices` of a hall with window 1's screen and keypad on
+    bus-1 at `bus_url`, and kiosk-1's printer on TCP."""
+    return {
+        "links": [{"id": "bus-1", "url": bus_url, "baud": 9600}],
+        "devices": [
+            {"id": "screen-1", "model": "imm-window-screen", "link": "bus-1", "address": 1,
+             "window": 1},
+            {"id": "keypad-1", "model": "ff68-keypad", "link": "bus-1", "address": 1,
+             "window": 1},
+            {"id": "kiosk-1-printer", "model": "escpos-printer", "kiosk": "kiosk-1",
+             "tcp": printer_tcp, "status_seconds": 0.5},
+        ],
+    }  # fmt: skip
+
+
+def unreachable_printer() -> dict[str, Any]:
+    """kiosk-1's printer at a loopback port nobody listens on: it stays offline."""
+    return {
+        "id": "kiosk-1-printer",
+        "model": "escpos-printer",
+        "kiosk": "kiosk-1",
+        "tcp": {"host": "127.0.0.1", "port": free_port()},
     }
 
 

@@ -63,8 +63,7 @@ def create_app(
     )
     app.state.hall = hall
     app.state.spooler = spooler
-    app.state.readers = {reader.id: reader for reader in readers}
-    app.state.adms = {pusher.config.serial_number: pusher for pusher in pushers}
+    use_devices(app, readers, pushers)
     app.state.announcer = announcer
     app.state.tokens = tokens
     app.state.info = info
@@ -73,3 +72,11 @@ def create_app(
     for module in (tickets, windows, reading, attendance, staff, adms, announcements):
         app.include_router(module.router)
     return app
+
+
+def use_devices(
+    app: FastAPI, readers: Sequence[FingerprintReader], pushers: Sequence[AdmsTerminal]
+) -> None:
+    """The readers (enrolment) and ADMS terminals (push endpoints) the API serves."""
+    app.state.readers = {reader.id: reader for reader in readers}
+    app.state.adms = {pusher.config.serial_number: pusher for pusher in pushers}

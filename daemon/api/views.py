@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from daemon.api.schemas import RatingOut, ServiceQueueOut, TicketOut, WindowOut
+import time
+
+from daemon.api.schemas import (
+    HealthOut,
+    QueueOut,
+    RatingOut,
+    ServiceQueueOut,
+    TicketOut,
+    WindowOut,
+)
 from daemon.config.model import HallConfig
+from daemon.hall import Hall
 from daemon.queue.model import RATING_LABELS, Rating, Ticket, WindowState
 from daemon.queue.state import QueueState
+from daemon.runtime import DaemonInfo
 
 
 def ticket_out(config: HallConfig, ticket: Ticket) -> TicketOut:
@@ -94,4 +105,30 @@ def rating_out(rating: Rating) -> RatingOut:
         level=rating.level,
         label=RATING_LABELS[rating.level] if rating.level else None,
         at=rating.at,
+    )
+
+
+def queue_out(hall: Hall, limit: int) -> QueueOut:
+    state = hall.committed
+    return QueueOut(
+        day=state.day,
+        services=service_queues(hall.config, state, limit),
+        windows=[
+            window_out(hall.config, state, state.windows[w.number]) for w in hall.config.windows
+        ],
+    )
+
+
+def health_out(hall: Hall, info: DaemonInfo) -> HealthOut:
+    feed = info.feed
+    return HealthOut(
+        state=info.state if hall.store_error is None else "degraded",
+        hall=hall.config.hall.id,
+        version=info.version,
+        started_at=info.started_at,
+        uptime_seconds=round(time.monotonic() - info.started_monotonic, 3),
+        loop_lag_ms=round(info.loop_lag_ms, 3),
+        store=hall.health(),
+        event_feed=feed.health() if feed else {"endpoint": None},
+        devices=info.devices(),
     )

@@ -25,8 +25,11 @@ class DaemonProcess:
         startup_timeout: float = 30.0,
         args: Sequence[str] = (),
         env: Mapping[str, str] | None = None,
+        module: str = "daemon.cli",
     ) -> None:
+        """`module` is run with `python -m`: the hallkeeper command, or a test's wrapper of it."""
         self.config = config
+        self.module = module
         self.startup_timeout = startup_timeout
         self.args = list(args)
         self.env = dict(env or {})
@@ -39,7 +42,7 @@ class DaemonProcess:
     def start(self) -> DaemonProcess:
         self.output = []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "daemon.cli", "run", "--config", str(self.config), *self.args],
+            [sys.executable, "-m", self.module, "run", "--config", str(self.config), *self.args],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -248,6 +248,21 @@ class MqttBridge:
                 f"device/{device.id}/state", json.dumps(document, ensure_ascii=False).encode()
             )
 
+    def outbox_state(self) -> dict[str, Any]:
+        return {
+            "connected": self.connected,
+            "acked": self.outbox.acked,
+            "in_flight": self.outbox.in_flight,
+        }
+
+    def forget_devices(self, device_ids: list[str]) -> None:
+        """Clear the retained documents of devices no longer in the config."""
+        for device in device_ids:
+            for topic in (f"device/{device}/availability", f"device/{device}/state"):
+                full = self._topic(topic)
+                if self.retained.pop(full, None) is not None and self.connected:
+                    self.client.publish(full, b"", qos=1, retain=True)
+
     def _health(self) -> dict[str, Any]:
         counts: dict[str, int] = {}
         for device in self.info.devices():

@@ -48,5 +48,6 @@ async def start_mqtt(
     bridge.attach(devices)
     hall.subscribe(bridge.events_committed)
     await bridge.start()
+    info.mqtt_outbox = bridge.outbox_state
     info.mqtt = f"{target.where}{' (embedded)' if embedded else ''}, topics {bridge.root}#"
     return MqttService(bridge, embedded)

@@ -30,6 +30,15 @@ class Announcer:
         """Say the calls committed from now on (not those before a restart)."""
         self.hall.subscribe(self.on_events)
 
+    def use(self, speakers: Sequence[Speaker]) -> None:
+        """Say calls on `speakers` from now on (a reloaded config)."""
+        self.speakers = list(speakers)
+
+    async def drain(self) -> None:
+        """Wait until what the speakers did is stored (at shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
     def on_events(self, events: Sequence[EventRecord]) -> None:
         for event in events:
             kind = SAID_FOR.get(event.type)

@@ -312,6 +312,73 @@ async def test_a_ticket_spooled_when_the_daemon_stopped_prints_after_the_restart
         sim.stop()
 
 
+@dataclass
+class Spooling:
+    """A hall printing on simulated printers; `hardware` is whatever runs now."""
+
+    hall: Hall
+    hardware: Hardware
+    spooler: Spooler
+    sim: SimulatedHall
+
+
+@pytest.fixture
+async def spooling(
+    make_config: Callable[..., HallConfig], tmp_path: Path
+) -> AsyncIterator[Spooling]:
+    config = make_config(**printers())
+    sim = SimulatedHall([], tmp_path / "sim", control=None, printers=printer_specs(config))
+    sim.start()
+    hall, hardware, spooler = await start_hall(config, sim)
+    running = Spooling(hall, hardware, spooler, sim)
+    try:
+        await until(lambda: hardware.printers[0].status, what="the printer's first answer")
+        yield running
+    finally:
+        await stop_hall(hall, running.hardware)
+        sim.stop()
+
+
+async def test_a_stop_stores_the_result_of_the_ticket_being_printed(spooling: Spooling) -> None:
+    hall, hardware = spooling.hall, spooling.hardware
+    spooling.sim.printer("printer-1").set_fault("off")  # takes the bytes, answers nothing
+    ticket = await hall.issue("social", None, "kiosk-1")
+    # the daemon's stop, in its order: the printer finishes the ticket it has
+    # (here: no status answer, so it fails), the result is stored, the store closes
+    await hardware.stop()
+    await spooling.spooler.drain()
+    await hall.stop()
+    stored = hall.store.ticket(ticket.day, ticket.code)
+    assert stored is not None and stored.print_state is PrintState.FAILED
+
+
+async def test_tickets_a_replaced_printer_did_not_print_go_to_its_successor(
+    spooling: Spooling, make_config: Callable[..., HallConfig]
+) -> None:
+    hall, hardware, printer = spooling.hall, spooling.hardware, spooling.sim.printer("printer-1")
+    printer.set_fault("off")
+    tickets = [await hall.issue("social", None, "kiosk-1") for _ in range(3)]
+    printer.set_fault("ok")
+    document = printers()
+    document["devices"][0]["status_seconds"] = 0.3  # printer-1 is rebuilt
+    rebuilt = hardware.rebuilt(make_config(**document), hardware.context)
+    assert rebuilt.printers[0] is not hardware.printers[0]
+    await hardware.hand_over(rebuilt)
+    spooling.hardware = rebuilt
+    spooling.spooler.use(rebuilt.printers)
+    committed = hall.committed.tickets
+    await until(
+        lambda: all(committed[t.code].print_state is not PrintState.QUEUED for t in tickets),
+        what="every ticket printed or failed",
+    )
+    # the first was being printed by the old printer when it stopped: no answer, failed
+    states = [committed[t.code].print_state for t in tickets]
+    assert states == [PrintState.FAILED, PrintState.PRINTED, PrintState.PRINTED]
+    assert [t.code for t in tickets[1:]] == [
+        next(line for line in paper.lines if line[:1] == "A") for paper in printer.tickets[-2:]
+    ]
+
+
 @pytest.mark.skipif(
     not TIBETAN_FONT.is_file(), reason=f"no font {TIBETAN_FONT}: `make` installs it"
 )

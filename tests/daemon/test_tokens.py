@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
@@ -41,6 +42,18 @@ def test_a_token_added_by_another_process_is_seen(
     assert daemon_side.verify("hk_x_y") is None
     _, token = TokenFile(tmp_path / "secrets.yaml").add(Role.KIOSK)
     assert daemon_side.verify(token) is not None
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to another user")
+def test_root_adding_a_token_leaves_the_file_to_the_daemons_user(tmp_path: Path) -> None:
+    daemon_user = 64123  # the file is the daemon's, as in /var/lib/hallkeeper
+    os.chown(tmp_path, daemon_user, daemon_user)
+    TokenFile(tmp_path / "secrets.yaml").ensure_exists()
+    assert (tmp_path / "secrets.yaml").stat().st_uid == daemon_user
+    TokenFile(tmp_path / "secrets.yaml").add(Role.MONITOR)  # an admin's `sudo hallkeeper token add`
+    info = (tmp_path / "secrets.yaml").stat()
+    assert (info.st_uid, info.st_gid) == (daemon_user, daemon_user)
+    assert stat.S_IMODE(info.st_mode) == 0o600
 
 
 def test_ensure_exists_creates_an_empty_private_file(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -14,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from daemon.api.auth import READERS, allow
 from daemon.api.routes.common import errors, hall_of
 from daemon.api.schemas import EventsOut, HealthOut, QueueOut, StatsOut
-from daemon.api.views import service_queues, window_out
+from daemon.api.views import health_out, queue_out
 from daemon.stats import day_stats
 from daemon.tokens import Role, TokenEntry
 
@@ -50,33 +49,12 @@ async def queue(
     who: Reader,
     limit: Annotated[int, Query(ge=0, le=1000, description="Codes listed per service.")] = 20,
 ) -> QueueOut:
-    hall = hall_of(request)
-    state = hall.committed
-    return QueueOut(
-        day=state.day,
-        services=service_queues(hall.config, state, limit),
-        windows=[
-            window_out(hall.config, state, state.windows[w.number]) for w in hall.config.windows
-        ],
-    )
+    return queue_out(hall_of(request), limit)
 
 
 @router.get("/api/v1/health", summary="The daemon and every device", responses=errors(401, 403))
 async def health(request: Request, who: Reader) -> HealthOut:
-    hall = hall_of(request)
-    info = request.app.state.info
-    feed = info.feed
-    return HealthOut(
-        state=info.state if hall.store_error is None else "degraded",
-        hall=hall.config.hall.id,
-        version=info.version,
-        started_at=info.started_at,
-        uptime_seconds=round(time.monotonic() - info.started_monotonic, 3),
-        loop_lag_ms=round(info.loop_lag_ms, 3),
-        store=hall.health(),
-        event_feed=feed.health() if feed else {"endpoint": None},
-        devices=info.devices(),
-    )
+    return health_out(hall_of(request), request.app.state.info)
 
 
 @router.get(
