@@ -61,6 +61,9 @@ install_hallkeeper() {
 	gid=$(gid_of hallkeeper)
 	[ -n "$uid" ] && [ -n "$gid" ] || die "systemd-sysusers made no user hallkeeper"
 
+	if [ -z "$ROOT" ]; then
+		debian_packages
+	fi
 	if [ ! -x "$VENV/bin/python" ]; then
 		"$PYTHON" -m venv "$VENV" || die "cannot make a venv: apt-get install python3-venv"
 	fi
@@ -74,12 +77,14 @@ install_hallkeeper() {
 		# the demo hall as an example, its store and tokens moved to /var/lib/hallkeeper
 		sed -e 's#path: ../var/demo/hall.sqlite3#path: /var/lib/hallkeeper/hall.sqlite3#' \
 			-e 's#secrets: ../var/demo/secrets.yaml#secrets: /var/lib/hallkeeper/secrets.yaml#' \
+			-e 's#pack: ../var/voice/zh#pack: /var/lib/hallkeeper/voice/zh#' \
 			"$SRC/config/demo.yaml" >"$CONFIG_DIR/hall.yaml"
 		say "  $CONFIG_DIR/hall.yaml (an example: edit it for this hall)"
 	fi
 	chown 0:"$gid" "$CONFIG_DIR/hall.yaml"
 	chmod 0640 "$CONFIG_DIR/hall.yaml"
 	install -d -m 0750 -o "$uid" -g "$gid" "$STATE_DIR" "$CACHE_DIR"
+	voice_pack "$uid" "$gid"
 
 	put "$SRC/systemd/hallkeeper.service" "$UNIT" 0644
 	put "$SRC/systemd/udev/61-hallkeeper.rules" "$RULES" 0644
@@ -104,6 +109,36 @@ install_hallkeeper() {
 		  4. hallkeeper token add --role admin      (管理员令牌 an admin token for the API)
 		  配置修改后 after editing devices: systemctl reload hallkeeper
 	EOF
+}
+
+# What the daemon runs besides Python: espeak-ng (the Mandarin clip pack and
+# words a pack lacks) and aplay (speakers on ALSA). Left to the hall where
+# there is no apt-get.
+debian_packages() {
+	missing=""
+	command -v espeak-ng >/dev/null || missing="$missing espeak-ng"
+	command -v aplay >/dev/null || missing="$missing alsa-utils"
+	if [ -n "$missing" ] && command -v apt-get >/dev/null; then
+		say "  apt-get install$missing"
+		# shellcheck disable=SC2086 # one word per package
+		apt-get install -y -q $missing >/dev/null || say "  (not installed: install$missing by hand)"
+	fi
+}
+
+# The Mandarin clip pack at /var/lib/hallkeeper/voice/zh, made once with
+# espeak-ng; a pack already there (made or recorded) is left alone.
+voice_pack() {
+	pack=$STATE_DIR/voice/zh
+	if [ -e "$pack/pack.yaml" ] || ! command -v espeak-ng >/dev/null; then
+		return 0
+	fi
+	if "$VENV/bin/hallkeeper" voice-pack --config "$CONFIG_DIR/hall.yaml" --language zh \
+		--out "$pack" >/dev/null; then
+		chown -R "$1:$2" "$STATE_DIR/voice"
+		say "  $pack (Mandarin clips made with espeak-ng)"
+	else
+		say "  no Mandarin clip pack: see hallkeeper voice-pack --help"
+	fi
 }
 
 uninstall_hallkeeper() {

@@ -73,7 +73,11 @@ def test_install_twice_then_uninstall(root: Path) -> None:
     config = root / "etc/hallkeeper/hall.yaml"
     assert oct(config.stat().st_mode & 0o777) == "0o640"
     assert "path: /var/lib/hallkeeper/hall.sqlite3" in config.read_text()
+    assert "pack: /var/lib/hallkeeper/voice/zh" in config.read_text()
     assert check_config(config) == []
+    if shutil.which("espeak-ng"):  # the Mandarin clip pack, the daemon's
+        pack = root / "var/lib/hallkeeper/voice/zh/pack.yaml"
+        assert pack.is_file() and pack.stat().st_uid == uid
 
     # the hall's own edits survive an upgrade; nothing else changes
     config.write_text(config.read_text() + "# this hall's edit\n")
