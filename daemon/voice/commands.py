@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
-import httpx
-
+from daemon.admin_client import CommandFailed, admin_post
 from daemon.config.loader import load_config
-from daemon.enrol_command import api_base
 from daemon.voice.pack_maker import PackRefused, make_pack
 from daemon.voice.script import pack_tokens
 
@@ -19,28 +16,14 @@ SAY_TIMEOUT = 150.0  # the daemon waits up to 120 s for its speakers
 def say(config_path: Path, ticket: str, window: int, speaker: str | None, token: str | None) -> int:
     """Ask the running daemon to say `ticket` for `window`; print what each speaker did."""
     config = load_config(config_path)
-    token = token or os.environ.get("HALLKEEPER_TOKEN")
-    if not token:
-        _error("say", "give an admin token (--token or $HALLKEEPER_TOKEN)")
-        return 2
     body: dict[str, object] = {"ticket": ticket, "window": window}
     if speaker is not None:
         body["speaker"] = speaker
     try:
-        reply = httpx.post(
-            f"{api_base(config)}/api/v1/announcements",
-            json=body,
-            headers={"Authorization": f"Bearer {token}", "Accept-Language": "zh"},
-            timeout=SAY_TIMEOUT,
-        )
-    except httpx.HTTPError as exc:
-        _error("say", f"the daemon at {api_base(config)} does not answer: {exc}")
-        return 3
-    answer = reply.json()
-    if reply.status_code != 200:
-        messages = answer.get("messages", {})
-        _error("say", f"{messages.get('zh', '')} / {messages.get('en', answer)}")
-        return 1
+        answer = admin_post(config, "/api/v1/announcements", body, token, SAY_TIMEOUT)
+    except CommandFailed as exc:
+        _error("say", str(exc))
+        return exc.code
     failed = False
     for result in answer["results"]:
         line = f"{result['speaker']}: {result['outcome']}"
