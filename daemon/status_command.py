@@ -36,6 +36,7 @@ KINDS = {
     "fingerprint-reader": "指纹仪",
     "attendance-terminal": "考勤机",
     "adms-terminal": "考勤机 (ADMS)",
+    "speaker": "扬声器",
 }
 WINDOWS = {"open": "开放 open", "paused": "暂停 paused", "closed": "关闭 closed"}
 

@@ -14,11 +14,13 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from daemon.config.loader import check_config, load_config
-from daemon.config.model import HallConfig, entries_of, printers
+from daemon.config.model import HallConfig, entries_of, printers, speakers, spoken_languages
 from daemon.doctor.machine import Account, Machine, UsbDevice, can_open
 from daemon.mqtt.broker import BrokerUrl, parse_broker
 from daemon.status_socket import StatusUnavailable, read_status, status_socket_path
+from daemon.voice.script import pack_tokens
 from devices.attendance_config import ReaderConfig
+from drivers.audio.pack import PackError, load_pack
 
 RULES = "61-hallkeeper.rules"
 NAMES = "62-hallkeeper-names.rules"
@@ -212,6 +214,60 @@ def usb_printer_findings(
     return findings
 
 
+def voice_findings(machine: Machine, config: HallConfig) -> list[Finding]:
+    """Speakers: aplay and a sound card for ALSA outputs, and for every
+    language said, its clip pack, or espeak-ng for the words it lacks."""
+    configured = speakers(config)
+    if not configured:
+        return []
+    findings = []
+    if any(speaker.alsa is not None for speaker in configured):
+        findings += _sound_card(machine)
+    said = [language for s in configured for language in spoken_languages(config, s)]
+    for language in dict.fromkeys(said):
+        findings += _language(machine, config, language)
+    return findings
+
+
+def _sound_card(machine: Machine) -> list[Finding]:
+    check = "扬声器 speakers"
+    found = []
+    if not machine.path("/usr/bin/aplay").exists():
+        problem = "aplay 未安装 aplay is not installed"
+        found.append(Finding(check, Level.PROBLEM, problem, "apt-get install alsa-utils"))
+    if not machine.path("/dev/snd").is_dir():
+        problem = "没有声卡 no sound card (/dev/snd)"
+        found.append(
+            Finding(check, Level.PROBLEM, problem, "检查声卡 check the sound card: aplay -l")
+        )
+    return found or [Finding(check, Level.OK, "aplay, /dev/snd")]
+
+
+def _language(machine: Machine, config: HallConfig, language: str) -> list[Finding]:
+    check = f"语音 voice {language}"
+    speech = config.voice.speech_of(language)
+    synthesis = speech.synthesis_voice(language)
+    espeak = synthesis is not None and machine.path("/usr/bin/espeak-ng").exists()
+    make = f"hallkeeper voice-pack --config FILE --language {language}"
+    if speech.pack is None:
+        if espeak:
+            return [Finding(check, Level.OK, f"espeak-ng -v {synthesis}")]
+        problem = "没有语音包也没有 espeak-ng no clip pack and no espeak-ng"
+        return [Finding(check, Level.PROBLEM, problem, "apt-get install espeak-ng")]
+    try:
+        pack = load_pack(machine.path(speech.pack))
+    except PackError as exc:
+        fix = make if espeak else f"录制语音包 record the pack: {make} --list"
+        return [Finding(check, Level.PROBLEM, str(exc), fix)]
+    lacking = [t for t in pack_tokens(config.voice, language) if pack.clip(t) is None]
+    problems = list(pack.problems)
+    if lacking and not espeak:
+        problems.append(f"缺 lacks {', '.join(lacking[:8])}" + (" …" if lacking[8:] else ""))
+    if problems:
+        return [Finding(check, Level.WARNING, "; ".join(problems), f"补录 record: {make} --list")]
+    return [Finding(check, Level.OK, f"{speech.pack}: {len(pack.clips)} clips")]
+
+
 def _autosuspends(machine: Machine, device: UsbDevice) -> bool:
     delay = machine.read("/sys/module/usbcore/parameters/autosuspend")
     enabled = delay is not None and delay.lstrip("-").isdigit() and int(delay) >= 0
@@ -388,6 +444,7 @@ def all_findings(machine: Machine, config_path: Path, user: str) -> Iterator[Fin
         yield from port_findings(machine, config, account)
         yield from state_findings(machine, config, account)
         yield from usb_printer_findings(machine, config, account)
+        yield from voice_findings(machine, config)
     yield from adapter_findings(machine)
     yield from cups_findings(machine)
     yield from brltty_findings(machine, config)

@@ -15,6 +15,9 @@ import yaml
 from daemon.doctor import doctor_command
 from daemon.doctor.checks import Finding, Level, all_findings
 from daemon.doctor.machine import Machine
+from daemon.voice.script import pack_tokens
+from devices.speaker_config import Voice
+from tests.audio import tone_pack
 from tests.conftest import small_hall
 from tests.mqtt_brokers import StartMosquitto, free_port
 
@@ -236,3 +239,43 @@ def test_a_store_file_root_created_is_a_problem(tmp_path: Path, healthy: FakePC)
     assert levels(found, "数据 state") == [Level.PROBLEM]
     assert f"chown hallkeeper:hallkeeper {tmp_path}/*" == fix(found, "数据 state")
     assert "hall.sqlite3-wal" in " ".join(f.detail for f in found if f.check == "数据 state")
+
+
+def speaker_config(tmp_path: Path, pack: Path | None) -> Path:
+    speech = {"zh": {"pack": str(pack)}} if pack is not None else {}
+    return hall_config(
+        tmp_path,
+        devices=[{"id": "speaker-hall", "model": "speaker", "alsa": {"device": "default"}}],
+        voice={"speech": speech},
+    )
+
+
+def test_speakers_need_aplay_a_sound_card_and_a_pack(tmp_path: Path, healthy: FakePC) -> None:
+    config = speaker_config(tmp_path, Path("/var/lib/hallkeeper/voice/zh"))
+
+    found = findings(healthy, config)
+
+    assert levels(found, "扬声器 speakers") == [Level.PROBLEM, Level.PROBLEM]
+    assert "apt-get install alsa-utils" in fix(found, "扬声器 speakers")
+    assert levels(found, "语音 voice zh") == [Level.PROBLEM]
+    assert "hallkeeper voice-pack --config FILE --language zh" in fix(found, "语音 voice zh")
+
+
+def test_a_pack_that_lacks_words_and_no_espeak_is_a_warning(
+    tmp_path: Path, healthy: FakePC
+) -> None:
+    folder = "/var/lib/hallkeeper/voice/zh"
+    tone_pack(healthy.root / folder.lstrip("/"), "zh", pack_tokens(Voice(), "zh")[:-1])
+    healthy.write("/usr/bin/aplay", "")
+    (healthy.root / "dev/snd").mkdir(parents=True)
+    config = speaker_config(tmp_path, Path(folder))
+
+    found = findings(healthy, config)
+
+    assert levels(found, "扬声器 speakers") == [Level.OK]
+    (voice,) = [f for f in found if f.check == "语音 voice zh"]
+    assert (voice.level, voice.detail) == (Level.WARNING, "缺 lacks Z")
+
+    healthy.write("/usr/bin/espeak-ng", "")  # it says what the pack lacks
+    (voice,) = [f for f in findings(healthy, config) if f.check == "语音 voice zh"]
+    assert voice.level is Level.OK and voice.detail.endswith(f"{folder}: 42 clips")
