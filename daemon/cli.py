@@ -123,6 +123,18 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("id")
     revoke.set_defaults(handler=_token_revoke)
 
+    day = sub.add_parser("day", help="play a compressed day of the simulated hall and check it")
+    _config_option(day)
+    day.add_argument(
+        "--day", type=Path, help="day file (crowd, clerks, faults); see config/day.yaml"
+    )
+    day.add_argument("--speed", type=float, help="hall seconds per real second")
+    day.add_argument("--seed", type=int, help="seed of the crowd and the random faults")
+    day.add_argument(
+        "--folder", type=Path, help="empty folder for the run (default: a temporary one)"
+    )
+    day.add_argument("--json", action="store_true", help="print the summary and checks as JSON")
+    day.set_defaults(handler=_day)
     sim = sub.add_parser("sim", help="drive the simulated devices (sim --help)", add_help=False)
     sim.add_argument("args", nargs=argparse.REMAINDER)
     sim.set_defaults(handler=_sim)
@@ -272,6 +284,13 @@ def _token_revoke(args: argparse.Namespace) -> int:
         return 0
     print(f"hallkeeper: no token with id {args.id}", file=sys.stderr)
     return 1
+
+
+def _day(args: argparse.Namespace) -> int:
+    from daemon.day.run import run_day
+
+    overrides = {"speed": args.speed, "seed": args.seed}
+    return run_day(args.config, args.day, args.folder, overrides, args.json)
 
 
 def _sim(args: argparse.Namespace) -> int:

@@ -1,0 +1,1 @@
+"""`hallkeeper day`: a simulated day of the hall, played through its real interfaces."""
