@@ -40,7 +40,7 @@ from simulators.escpos.usb_server import UsbBackendServer
 from simulators.hall import SimulatedHall
 from simulators.mosquitto import MOSQUITTO_MISSING, MosquittoBroker, mosquitto_binary
 
-__all__ = ["simulate_command"]
+__all__ = ["hall_broker", "simulate_command"]
 
 
 def simulate_command(
@@ -70,7 +70,7 @@ def simulate_command(
         print(f"hallkeeper simulate: {error}", file=sys.stderr)
         return 1
     with contextlib.ExitStack() as running:
-        broker = _broker(config, folder, out)
+        broker = hall_broker(config, folder, out)
         if broker is not None:
             running.callback(broker.stop)
             try:
@@ -113,7 +113,7 @@ def _stop_on_signals() -> threading.Event:
     return stop
 
 
-def _broker(config: HallConfig, folder: Path, out: TextIO) -> MosquittoBroker | None:
+def hall_broker(config: HallConfig, folder: Path, out: TextIO) -> MosquittoBroker | None:
     """A mosquitto of the simulation's own, when the hall's broker is embedded or on
     this PC; None to keep the config's broker (an external one, or no mosquitto)."""
     if config.mqtt is None:

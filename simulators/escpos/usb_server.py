@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 #: The longest path a Unix socket can have on Linux (sun_path, with its NUL).
 MAX_SOCKET_PATH = 107
+#: How often the accepting thread looks whether it is to stop.
+STOP_POLL_SECONDS = 0.05
 
 
 class UsbBackendServer:
@@ -75,7 +77,12 @@ class UsbBackendServer:
         server = socketserver.ThreadingUnixStreamServer(str(self.path), Handler)
         server.daemon_threads = True
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="usb-server", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": STOP_POLL_SECONDS},
+            name="usb-server",
+            daemon=True,
+        )
         self._thread.start()
 
     def stop(self) -> None:
