@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from daemon.config.model import HallConfig
+from daemon.config.yaml_source import HallYamlLoader
 from devices.attendance_config import ReaderConfig, TerminalConfig
 from devices.models import DEVICE_MODELS
 from devices.printer_config import PrinterConfig
@@ -110,6 +111,16 @@ def _absolute_paths(document: dict[str, Any], config: HallConfig, base: Path) ->
         mqtt["ca_file"] = str(base / mqtt["ca_file"])
 
 
+class OverlayDumper(yaml.SafeDumper):
+    """Quotes a string that YAML 1.1 or the config's YAML 1.2 would read as something
+    else (staff_no: "0108" is a number to YAML 1.2, not to 1.1)."""
+
+
+for _first, _resolvers in HallYamlLoader.yaml_implicit_resolvers.items():
+    for _tag, _pattern in _resolvers:
+        OverlayDumper.add_implicit_resolver(_tag, _pattern, [_first])
+
+
 def write_overlay(path: Path, document: dict[str, Any], source: Path) -> None:
     """Write the overlay at `path` in one step: a reader finds the whole file or none."""
     header = (
@@ -117,7 +128,7 @@ def write_overlay(path: Path, document: dict[str, Any], source: Path) -> None:
         "# again at each start, and removed at the stop. The daemon runs on it with\n"
         f"#   hallkeeper run --config {path}\n"
     )
-    text = header + yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
+    text = header + yaml.dump(document, Dumper=OverlayDumper, allow_unicode=True, sort_keys=False)
     temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_text(text, encoding="utf-8")
     os.replace(temporary, path)
