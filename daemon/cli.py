@@ -61,6 +61,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(handler=_run)
 
+    simulate = sub.add_parser(
+        "simulate",
+        help="run the simulators of every configured device as a separate process, and write "
+        "an overlay config for `run`",
+    )
+    _config_option(simulate)
+    simulate.add_argument(
+        "--folder",
+        type=Path,
+        help="for the overlay hall.yaml, ptys and sockets (default: sim/ beside the store)",
+    )
+    simulate.add_argument(
+        "--control", metavar="ENDPOINT", help="control endpoint (default: as for `sim`)"
+    )
+    simulate.set_defaults(handler=_simulate)
+
     status = sub.add_parser(
         "status",
         help="devices and queues of the running daemon; exit 1 if a device is not online, "
@@ -197,6 +213,12 @@ def _run(args: argparse.Namespace) -> int:
         print(f"hallkeeper: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from daemon.simulate.command import simulate_command
+
+    return simulate_command(args.config, args.folder, args.control)
 
 
 def _status(args: argparse.Namespace) -> int:

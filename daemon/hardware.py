@@ -44,6 +44,7 @@ from drivers.audio.voicebox import Voicebox
 from drivers.bus import BusMaster
 from drivers.escpos.links import NetworkLink, PrinterLink, SerialPrinterLink, UsbLink
 from drivers.escpos.ticket import TicketRenderer
+from drivers.escpos.usb_remote import RemoteUsbBackend
 from drivers.links.serial_link import SerialLink
 
 log = logging.getLogger(__name__)
@@ -277,6 +278,8 @@ def printer_link(config: PrinterConfig, url: str | None, usb_backend: Any) -> Pr
         return SerialPrinterLink(url, config.serial.baud if config.serial else 19200)
     if config.usb is not None:
         usb = config.usb
+        if usb_backend is None and usb.simulator is not None:
+            usb_backend = RemoteUsbBackend(usb.simulator)
         return UsbLink(usb.vendor, usb.product, usb.serial, usb.in_ep, usb.out_ep, usb_backend)
     if config.tcp is not None:
         return NetworkLink(config.tcp.host, config.tcp.port)

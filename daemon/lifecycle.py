@@ -29,6 +29,7 @@ from daemon.simulation import (
     overrides,
     printer_specs,
     reader_specs,
+    sim_folder,
     terminal_specs,
 )
 from daemon.status_socket import StatusSocket, hall_status, status_socket_path
@@ -71,7 +72,7 @@ async def run_daemon(
         if simulate:
             simulated = SimulatedHall(
                 link_specs(config),
-                _sim_folder(config),
+                sim_folder(config),
                 default_endpoint(),
                 printers=printer_specs(config),
                 readers=reader_specs(config),
@@ -100,7 +101,7 @@ async def _run_hall(
     context = DeviceContext(
         asyncio.get_running_loop(), hall.now, router.handle, config.texts, config.hall.languages[0]
     )
-    simulators = overrides(simulated, _sim_folder(config)) if simulated else None
+    simulators = overrides(simulated, sim_folder(config)) if simulated else None
     hardware = Hardware(config, context, simulators)
     spooler = Spooler(hall, hardware.printers)
     announcer = Announcer(hall, hardware.speakers)
@@ -162,11 +163,6 @@ async def _run_hall(
         await router.drain()
         await announcer.drain()
         await hall.stop()
-
-
-def _sim_folder(config: HallConfig) -> Path:
-    """Where a simulated hall keeps its ptys and the sound its speakers make."""
-    return config.storage.path.parent / "sim"
 
 
 async def _sign_in_a_clerks(hall: Hall) -> None:

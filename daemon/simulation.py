@@ -69,6 +69,12 @@ def terminal_specs(config: HallConfig) -> list[TerminalSpec]:
     ]
 
 
+def sim_folder(config: HallConfig) -> Path:
+    """Where a simulated hall keeps its ptys, sockets and the sound its speakers
+    make (`run --simulate`, and `simulate` unless told otherwise)."""
+    return config.storage.path.parent / "sim"
+
+
 def overrides(simulated: SimulatedHall, folder: Path | None = None) -> Overrides:
     """Where the daemon finds the simulators instead of the configured
     hardware; with `folder`, speakers play into WAV files under it."""

@@ -20,6 +20,21 @@ class UsbConnection(Strict):
     serial: str | None = Field(default=None, description="Tells two identical printers apart.")
     in_ep: int = Field(default=0x82, ge=0x81, le=0x8F)
     out_ep: int = Field(default=0x01, ge=0x01, le=0x0F)
+    simulator: Path | None = Field(
+        default=None,
+        description="Only in the config `hallkeeper simulate` writes: the Unix socket of its "
+        "simulated USB bus, where the printer is found instead of on this PC's USB ports.",
+    )
+
+    @field_validator("simulator")
+    @classmethod
+    def _absolute_socket(cls, path: Path | None) -> Path | None:
+        if path is not None and not path.is_absolute():
+            raise ValueError(
+                f"usb.simulator {str(path)!r} is not an absolute path; it is the socket "
+                "`hallkeeper simulate` writes (e.g. var/HALL/sim/usb.sock as a full path)"
+            )
+        return path
 
 
 class TcpConnection(Strict):

@@ -26,6 +26,7 @@ from typing import Any, TextIO
 import zmq
 
 from simulators.registry import (
+    BROKER_FAULTS,
     BUS_FAULTS,
     FINGER_POOR,
     FINGER_UNKNOWN,
@@ -278,7 +279,8 @@ def _parser() -> argparse.ArgumentParser:
     fault.add_argument(
         "kind",
         help=f"device: {', '.join(DEVICE_FAULTS)}; bus: {', '.join(BUS_FAULTS)}; "
-        f"printer: {', '.join(PRINTER_FAULTS)}; reader: {', '.join(READER_FAULTS)}",
+        f"printer: {', '.join(PRINTER_FAULTS)}; reader: {', '.join(READER_FAULTS)}; "
+        f"broker: {', '.join(BROKER_FAULTS)}",
     )
     return parser
 

@@ -27,7 +27,8 @@ Verbs (DESIGN.md "Simulator control"):
 - ``fault`` ``target`` ``kind``: silent, garble, split or ok on a device;
   unplug or ok (plug back in) on a bus; paper-near, paper-out, cover-open,
   cutter-error, unplug, off or ok on a printer; silent, garble or ok on a
-  fingerprint reader.
+  fingerprint reader; down or ok on the MQTT broker of `hallkeeper simulate`
+  (``broker``: stopped, started again on the same port).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from typing import Any
 
 from simulators.escpos.link import PrinterLink
 from simulators.escpos.printer import FAULTS as PRINTER_FAULTS
+from simulators.mosquitto import BROKER_FAULTS, MosquittoBroker
 from simulators.r30x import FAULTS as READER_FAULTS
 from simulators.r30x import FINGER_SECONDS, SerialFingerprintLink
 from simulators.rs485.bus import SimulatedBus
@@ -47,6 +49,7 @@ from simulators.rs485.port import FAULT_OK, BusDevice
 from simulators.zk.link import TerminalLink
 
 __all__ = [
+    "BROKER_FAULTS",
     "BUS_FAULTS",
     "FINGER_POOR",
     "FINGER_UNKNOWN",
@@ -69,7 +72,9 @@ FINGER_POOR = "poor"
 NAMES_SHOWN = 12
 
 Answer = dict[str, Any]
-Simulator = BusDevice | SimulatedBus | PrinterLink | SerialFingerprintLink | TerminalLink
+Simulator = (
+    BusDevice | SimulatedBus | PrinterLink | SerialFingerprintLink | TerminalLink | MosquittoBroker
+)
 
 
 class RequestError(ValueError):
@@ -124,6 +129,7 @@ class SimRegistry:
         self._printers: list[PrinterLink] = []
         self._readers: list[SerialFingerprintLink] = []
         self._terminals: list[TerminalLink] = []
+        self._brokers: list[MosquittoBroker] = []
         self._lock = threading.Lock()
         self._verbs: dict[str, Callable[[dict[str, Any]], Answer]] = {
             "list": self._list,
@@ -163,11 +169,19 @@ class SimRegistry:
             self._terminals.append(link)
         return link
 
+    def add_broker(self, broker: MosquittoBroker) -> MosquittoBroker:
+        """Register the hall's MQTT broker; ValueError if a simulator has its id already."""
+        with self._lock:
+            self._check_free(broker.id)
+            self._brokers.append(broker)
+        return broker
+
     def _check_free(self, name: str) -> None:
         """ValueError if a device, printer, reader or bus is called ``name`` (under the lock)."""
         taken = {device.id for bus in self._buses for device in bus.devices}
         taken |= {bus.name for bus in self._buses}
         taken |= {link.id for link in (*self._printers, *self._readers, *self._terminals)}
+        taken |= {broker.id for broker in self._brokers}
         if name in taken:
             raise ValueError(f"a simulator named {name!r} is registered already")
 
@@ -191,6 +205,11 @@ class SimRegistry:
         with self._lock:
             return tuple(self._terminals)
 
+    @property
+    def brokers(self) -> tuple[MosquittoBroker, ...]:
+        with self._lock:
+            return tuple(self._brokers)
+
     def devices(self) -> list[tuple[BusDevice, SimulatedBus]]:
         return [(device, bus) for bus in self.buses for device in bus.devices]
 
@@ -202,6 +221,7 @@ class SimRegistry:
         found += [reader for reader in self.readers if reader.id == target]
         found += [terminal for terminal in self.terminals if terminal.id == target]
         found += [bus for bus in self.buses if bus.name == target]
+        found += [broker for broker in self.brokers if broker.id == target]
         if len(found) == 1:
             return found[0]
         if found:
@@ -212,6 +232,7 @@ class SimRegistry:
             + [r.id for r in self.readers]
             + [t.id for t in self.terminals]
             + [b.name for b in self.buses]
+            + [b.id for b in self.brokers]
         )
         shown = ", ".join(names[:NAMES_SHOWN]) + (", ..." if len(names) > NAMES_SHOWN else "")
         raise RequestError(f"no simulated device or bus {target!r} (known: {shown or 'none'})")
@@ -240,7 +261,8 @@ class SimRegistry:
             ]
             + [printer.describe() for printer in self.printers]
             + [reader.describe() for reader in self.readers]
-            + [terminal.describe() for terminal in self.terminals],
+            + [terminal.describe() for terminal in self.terminals]
+            + [broker.describe() for broker in self.brokers],
             "buses": [bus.describe() for bus in self.buses],
         }
 
@@ -303,6 +325,9 @@ class SimRegistry:
         if isinstance(found, SerialFingerprintLink):
             found.module.set_fault(kind)
             return {"target": found.id, "kind": kind, "faults": sorted(found.module.faults)}
+        if isinstance(found, MosquittoBroker):
+            found.set_fault(kind)
+            return {"target": found.id, "kind": kind, "faults": found.faults}
         if isinstance(found, TerminalLink):
             found.terminal.set_fault(kind)
             return {"target": found.id, "kind": kind, "faults": found.describe().get("faults")}
