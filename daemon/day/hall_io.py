@@ -43,13 +43,22 @@ class HallIO:
     # --- the API ---------------------------------------------------------------
 
     async def api(
-        self, method: str, path: str, body: dict[str, Any] | None = None, token: str | None = None
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        token: str | None = None,
+        timeout: float = 10.0,
     ) -> tuple[int, Any]:
         """(status, JSON answer); status 0 when the daemon did not answer."""
         headers = {"Authorization": f"Bearer {token or self.admin}"}
         try:
             reply = await self._client.request(
-                method, f"{self.base_url}/api/v1{path}", json=body, headers=headers
+                method,
+                f"{self.base_url}/api/v1{path}",
+                json=body,
+                headers=headers,
+                timeout=timeout,
             )
         except httpx.HTTPError:
             return 0, None
@@ -118,6 +127,20 @@ class HallIO:
             left = float(finger.get("seconds_left", 0.0))
             await asyncio.sleep(POLL)
         return False
+
+    async def enrol(self, reader: str, staff: str) -> bool:
+        """Enrol `staff`'s finger on `reader` as a hall admin does: the API call,
+        and two touches of the finger while it waits."""
+        async with self._readers.setdefault(reader, asyncio.Lock()):
+            body = {"reader": reader}
+            asking = asyncio.create_task(
+                self.api("POST", f"/staff/{staff}/fingerprints", body, timeout=60.0)
+            )
+            while not asking.done():
+                await self._finger(reader, staff)
+                await asyncio.sleep(0.2)
+            status, _ = await asking
+            return status in (200, 201)
 
     async def punch(self, terminal: str, user: str) -> bool:
         """A punch on an attendance terminal, kept in its log until the daemon reads it."""

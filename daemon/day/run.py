@@ -124,6 +124,8 @@ class Day:
             citizens = plan_crowd(
                 self.settings, citizen_services(self.settings, self.config), self._kiosks()
             )
+            if self.processes.separate:
+                await self._enrol(io)
             working = [asyncio.create_task(c.work()) for c in clerks]
             faulting = asyncio.create_task(player.play(faults))
             await asyncio.gather(*(crowd.live(plan) for plan in citizens))
@@ -135,6 +137,21 @@ class Day:
             return await self._records(io)
         finally:
             await io.close()
+
+    async def _enrol(self, io: HallIO) -> None:
+        """The clerks' fingers on the readers they use (`hallkeeper simulate` starts
+        with empty readers, unlike `run --simulate`)."""
+        pairs = [(post.reader, post.clerk) for post in self.layout.posts if post.reader]
+        pairs += [
+            (door, post.clerk)
+            for door in self.layout.doors
+            if door not in self.layout.terminals
+            for post in self.layout.posts
+        ]
+        enrolled = await asyncio.gather(*(io.enrol(reader, staff) for reader, staff in pairs))
+        for (reader, staff), ok in zip(pairs, enrolled, strict=True):
+            if not ok:
+                self.ledger.counts[f"{staff} could not be enrolled on {reader}"] += 1
 
     def _kiosks(self) -> tuple[str, ...]:
         return kiosks_of(self.settings, self.layout)
