@@ -79,7 +79,7 @@ def test_random_faults_are_the_same_for_a_seed_and_each_kind_comes_once(demo):
     assert len(faults) == 8
     assert set(FAULT_KINDS) <= {f.kind for f in faults}
     for fault in faults:
-        assert MARGIN_MINUTES <= fault.at and fault.ends <= day.day_minutes - MARGIN_MINUTES
+        assert fault.at >= MARGIN_MINUTES and fault.ends <= day.day_minutes - MARGIN_MINUTES
         assert fault.target in layout.targets(fault.kind, broker=True, daemon=True)
     for a in faults:
         for b in faults:

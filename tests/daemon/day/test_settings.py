@@ -53,7 +53,7 @@ def test_a_bad_value_names_its_key(tmp_path):
 
 def test_closing_before_opening_is_refused(tmp_path):
     path = write(tmp_path, 'opens: "17:00"\ncloses: "09:00"\n')
-    with pytest.raises(DayFileError, match="closes .* is not after opens"):
+    with pytest.raises(DayFileError, match=r"closes .* is not after opens"):
         load_day(path)
 
 
