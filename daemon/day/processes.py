@@ -75,6 +75,3 @@ class HallProcesses:
             self.daemon.stop()
         if self.simulate is not None:
             self.simulate.stop()
-
-    def output(self) -> str:
-        return "".join(self.daemon.output) if self.daemon else ""

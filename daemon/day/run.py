@@ -96,12 +96,16 @@ class Day:
         self.processes = processes
         self.tokens = tokens
         self.ledger = Ledger()
+        #: Each simulated bus's counters at the end (frames, collisions).
+        self.buses: dict[str, dict[str, int]] = {}
 
     async def play(self) -> Records:
         admin, kiosk = self.tokens
         io = HallIO(self.processes.control, self.processes.base_url, admin, kiosk)
         try:
-            clock = DayClock(self.settings.opens, self.settings.speed)
+            if self.processes.separate:
+                await self._enrol(io)
+            clock = DayClock(self.settings.opens, self.settings.speed)  # the hall opens now
             crowd = Crowd(
                 io, clock, self.ledger, {k: self.layout.kiosks[k] for k in self._kiosks()}
             )
@@ -124,8 +128,6 @@ class Day:
             citizens = plan_crowd(
                 self.settings, citizen_services(self.settings, self.config), self._kiosks()
             )
-            if self.processes.separate:
-                await self._enrol(io)
             working = [asyncio.create_task(c.work()) for c in clerks]
             faulting = asyncio.create_task(player.play(faults))
             await asyncio.gather(*(crowd.live(plan) for plan in citizens))
@@ -180,6 +182,8 @@ class Day:
         self._read_store(records)
         await self._read_events(io, records)
         await self._read_screens(io, records)
+        for link in self.layout.links:
+            self.buses[link] = (await io.show(link)).get("counters", {})
         return records
 
     async def _settled(self, io: HallIO) -> None:
@@ -302,6 +306,7 @@ def run_day(
         try:
             processes.start()
         except (RuntimeError, OSError) as error:
+            processes.stop()
             print(
                 f"hallkeeper day: the hall did not start / 大厅未能启动: {error}", file=sys.stderr
             )
@@ -315,6 +320,7 @@ def run_day(
         seconds = time.monotonic() - started
         results = all_checks(day.ledger, records)
         report = summary(settings, config, day.ledger, results, seconds, processes.separate)
+        report["buses"] = day.buses
         if as_json:
             print(json.dumps(report, ensure_ascii=False, indent=2), file=out)
         else:
@@ -386,6 +392,8 @@ def print_report(report: dict[str, Any], out: TextIO) -> None:
     for fault in sorted(report["faults"], key=lambda f: f["at"]):
         note = f"  [{fault['note']}]" if fault["note"] else ""
         line(f"  {fault['at']} {fault['kind']} {fault['target']} {fault['minutes']:g} min{note}")
+    for bus, counters in report.get("buses", {}).items():
+        line(f"总线 / bus {bus}: " + ", ".join(f"{k} {v}" for k, v in counters.items()))
     line("检查 / checks:")
     for check in report["checks"]:
         mark = "通过 PASS" if check["ok"] else "失败 FAIL"
