@@ -73,7 +73,10 @@ def _parser() -> argparse.ArgumentParser:
         help="for the overlay hall.yaml, ptys and sockets (default: sim/ beside the store)",
     )
     simulate.add_argument(
-        "--control", metavar="ENDPOINT", help="control endpoint (default: as for `sim`)"
+        "--control",
+        metavar="ENDPOINT",
+        help="control endpoint for `sim` (default: $HALLKEEPER_SIM_CONTROL or "
+        "tcp://127.0.0.1:5558)",
     )
     simulate.set_defaults(handler=_simulate)
 

@@ -13,6 +13,7 @@ import contextlib
 import ctypes
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -75,18 +76,15 @@ class MosquittoBroker:
     model = "mosquitto"
 
     def __init__(self, binary: str, folder: Path, port: int | None = None) -> None:
+        """Without `port`, the one of the last broker in `folder` if it is free (a daemon
+        still connected to it finds the new one), else any free port."""
         self.binary = binary
         self.folder = folder
-        self.port = port or free_port()
         self.config_path = folder / "mosquitto.conf"
+        self.port = port or _previous_port(self.config_path) or free_port()
         self.log_path = folder / "mosquitto.log"
         self._process: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
-        # Started as root, mosquitto switches to the user "mosquitto", who may not
-        # reach the folder: it stays who we are.
-        user = pwd.getpwuid(os.getuid()).pw_name
-        folder.mkdir(parents=True, exist_ok=True)
-        self.config_path.write_text(CONFIG.format(port=self.port, user=user), encoding="utf-8")
 
     @property
     def url(self) -> str:
@@ -102,6 +100,7 @@ class MosquittoBroker:
         with self._lock:
             if self.running:
                 return
+            self._write_config()
             with self.log_path.open("ab") as log:
                 self._process = subprocess.Popen(
                     [self.binary, "-c", str(self.config_path)],
@@ -121,6 +120,13 @@ class MosquittoBroker:
             time.sleep(0.02)
         self.stop()
         raise RuntimeError(f"mosquitto did not listen on port {self.port}:\n{self._log()}")
+
+    def _write_config(self) -> None:
+        # Started as root, mosquitto switches to the user "mosquitto", who may not
+        # reach the folder: it stays who we are.
+        user = pwd.getpwuid(os.getuid()).pw_name
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.config_path.write_text(CONFIG.format(port=self.port, user=user), encoding="utf-8")
 
     def stop(self) -> None:
         """SIGTERM, SIGKILL if it hangs. Safe to repeat."""
@@ -169,6 +175,24 @@ class MosquittoBroker:
         with contextlib.suppress(OSError):
             return self.log_path.read_text(encoding="utf-8", errors="replace")[-2000:]
         return ""
+
+
+def _previous_port(config: Path) -> int | None:
+    """The port in an earlier config of ours, if nothing listens on it now."""
+    try:
+        text = config.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    found = re.search(r"^listener (\d+) ", text, re.MULTILINE)
+    if found is None:
+        return None
+    port = int(found.group(1))
+    with socket.socket() as probe:
+        try:
+            probe.bind((LOOPBACK, port))
+        except OSError:
+            return None
+    return port
 
 
 def _accepts(port: int) -> bool:

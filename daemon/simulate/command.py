@@ -40,7 +40,11 @@ from simulators.escpos.usb_server import UsbBackendServer
 from simulators.hall import SimulatedHall
 from simulators.mosquitto import MOSQUITTO_MISSING, MosquittoBroker, mosquitto_binary
 
-__all__ = ["hall_broker", "simulate_command"]
+__all__ = ["StartError", "hall_broker", "simulate_command"]
+
+
+class StartError(Exception):
+    """The simulated hall cannot start; the message says why."""
 
 
 def simulate_command(
@@ -57,6 +61,28 @@ def simulate_command(
     overlay.unlink(missing_ok=True)  # a stale one would point a daemon at nothing
     endpoint = control or default_endpoint()
     stop = _stop_on_signals()
+    with contextlib.ExitStack() as running:
+        try:
+            simulated, broker, usb = _start(running, config, folder, endpoint, out)
+        except StartError as error:
+            print(f"hallkeeper simulate: {error}", file=sys.stderr)
+            return 1
+        original = parse_yaml(config_path.read_text(encoding="utf-8")).data
+        broker_url = broker.url if broker is not None else None
+        document = overlay_document(original, config, config_path, simulated, folder, broker_url)
+        write_overlay(overlay, document, config_path.resolve())
+        running.callback(overlay.unlink, missing_ok=True)
+        _announce(out, config, overlay, endpoint, broker, usb)
+        while not stop.wait(1.0):
+            pass
+    return 0
+
+
+def _start(
+    running: contextlib.ExitStack, config: HallConfig, folder: Path, endpoint: str, out: TextIO
+) -> tuple[SimulatedHall, MosquittoBroker | None, UsbBackendServer | None]:
+    """Start the simulators, the broker and the USB bus server; each is stopped
+    when `running` closes. StartError if one cannot start."""
     try:
         simulated = SimulatedHall(
             link_specs(config),
@@ -67,43 +93,30 @@ def simulate_command(
             terminals=terminal_specs(config),
         )
     except (NoSimulator, ValueError) as error:
-        print(f"hallkeeper simulate: {error}", file=sys.stderr)
-        return 1
-    with contextlib.ExitStack() as running:
-        broker = hall_broker(config, folder, out)
-        if broker is not None:
-            running.callback(broker.stop)
-            try:
-                broker.start()
-            except RuntimeError as error:
-                print(f"hallkeeper simulate: the MQTT broker: {error}", file=sys.stderr)
-                return 1
-            simulated.registry.add_broker(broker)
+        raise StartError(str(error)) from error
+    broker = hall_broker(config, folder, out)
+    if broker is not None:
+        running.callback(broker.stop)
         try:
-            simulated.start()
-        except ControlError as error:
-            simulated.stop()
-            print(f"hallkeeper simulate: {error} (--control ENDPOINT)", file=sys.stderr)
-            return 1
-        running.callback(simulated.stop)
-        usb: UsbBackendServer | None = None
-        if simulated.usb_backend is not None:
-            try:
-                usb = UsbBackendServer(simulated.usb_backend, folder / USB_SOCKET_NAME)
-                usb.start()
-            except (ValueError, OSError) as error:
-                print(f"hallkeeper simulate: the simulated USB bus: {error}", file=sys.stderr)
-                return 1
-            running.callback(usb.stop)
-        original = parse_yaml(config_path.read_text(encoding="utf-8")).data
-        broker_url = broker.url if broker is not None else None
-        document = overlay_document(original, config, config_path, simulated, folder, broker_url)
-        write_overlay(overlay, document, config_path.resolve())
-        running.callback(overlay.unlink, missing_ok=True)
-        _announce(out, config, overlay, endpoint, broker, usb)
-        while not stop.wait(1.0):
-            pass
-    return 0
+            broker.start()
+        except RuntimeError as error:
+            raise StartError(f"the MQTT broker: {error}") from error
+        simulated.registry.add_broker(broker)
+    try:
+        simulated.start()
+    except ControlError as error:
+        simulated.stop()
+        raise StartError(f"{error} (--control ENDPOINT)") from error
+    running.callback(simulated.stop)
+    if simulated.usb_backend is None:
+        return simulated, broker, None
+    try:
+        usb = UsbBackendServer(simulated.usb_backend, folder / USB_SOCKET_NAME)
+        usb.start()
+    except (ValueError, OSError) as error:
+        raise StartError(f"the simulated USB bus: {error}") from error
+    running.callback(usb.stop)
+    return simulated, broker, usb
 
 
 def _stop_on_signals() -> threading.Event:

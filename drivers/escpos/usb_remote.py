@@ -7,10 +7,7 @@ claim and release, bulk and control transfers, kernel driver calls) to the
 process serving the bus (`simulators.escpos.usb_server`). python-escpos and
 pyusb above it run unchanged, as with libusb.
 
-The wire: one JSON object per line each way. A request is
-``{"call": NAME, "args": [...]}`` where devices and handles travel as the
-numbers the server gave them and byte buffers as hex; the answer is
-``{"ok": RESULT}`` or ``{"error": {"kind", "message", "errno", "code"}}``.
+The wire is `drivers.escpos.usb_wire`.
 
 Errors are what the libusb 1.0 backend raises, so the host cannot tell the
 difference: the server's ``USBError`` and ``USBTimeoutError`` come back as
@@ -24,8 +21,6 @@ from __future__ import annotations
 
 import array
 import contextlib
-import errno
-import json
 import socket
 import threading
 from dataclasses import dataclass
@@ -34,72 +29,16 @@ from types import SimpleNamespace
 from typing import Any
 
 import usb.backend
-from usb.core import USBError, USBTimeoutError
+from usb.core import USBError
 
-__all__ = [
-    "CALLS",
-    "LIBUSB_ERROR_NO_DEVICE",
-    "RemoteUsbBackend",
-    "decode_answer",
-    "encode",
-]
+from drivers.escpos.usb_wire import decode_answer, encode, no_device
 
-LIBUSB_ERROR_NO_DEVICE = -4
+__all__ = ["RemoteUsbBackend"]
+
 #: Seconds added to a transfer's own timeout before the socket gives up.
 MARGIN_SECONDS = 5.0
 #: How long a call waits whose transfer waits for ever (timeout 0).
 FOREVER_SECONDS = 3600.0
-
-#: The backend calls forwarded, and what their first argument is.
-CALLS: dict[str, str] = {
-    "enumerate_devices": "none",
-    "get_parent": "device",
-    "get_device_descriptor": "device",
-    "get_configuration_descriptor": "device",
-    "get_interface_descriptor": "device",
-    "get_endpoint_descriptor": "device",
-    "open_device": "device",
-    "close_device": "handle",
-    "set_configuration": "handle",
-    "get_configuration": "handle",
-    "set_interface_altsetting": "handle",
-    "claim_interface": "handle",
-    "release_interface": "handle",
-    "bulk_write": "handle",
-    "bulk_read": "handle",
-    "ctrl_transfer": "handle",
-    "clear_halt": "handle",
-    "reset_device": "handle",
-    "is_kernel_driver_active": "handle",
-    "detach_kernel_driver": "handle",
-    "attach_kernel_driver": "handle",
-}
-
-
-def encode(message: dict[str, Any]) -> bytes:
-    return json.dumps(message, separators=(",", ":")).encode() + b"\n"
-
-
-def no_device() -> USBError:
-    return USBError(
-        "No such device (it may have been disconnected)", LIBUSB_ERROR_NO_DEVICE, errno.ENODEV
-    )
-
-
-def decode_answer(line: bytes) -> Any:
-    """The result in an answer line; the error it carries, raised as pyusb would."""
-    answer = json.loads(line)
-    if "error" not in answer:
-        return answer["ok"]
-    error = answer["error"]
-    kind, message = error.get("kind"), str(error.get("message", ""))
-    if kind == "timeout":
-        raise USBTimeoutError(message, error.get("code"), error.get("errno"))
-    if kind == "usb":
-        raise USBError(message, error.get("code"), error.get("errno"))
-    if kind == "index":
-        raise IndexError(message)
-    raise ValueError(message)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """A pyusb backend served on a Unix socket, for a host in another process.
 
 `UsbBackendServer` answers the calls of `drivers.escpos.usb_remote.RemoteUsbBackend`
-(the wire is described there) with a backend of this process, normally the
+(the wire is `drivers.escpos.usb_wire`) with a backend of this process, normally the
 `SimulatedUsbBackend` of `hallkeeper simulate`. One thread per connection;
 devices and handles are numbered for the client and looked up again on each
 call. A number the server does not know (a handle from before the server was
@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import usb.backend
-from usb.core import USBError, USBTimeoutError
+from usb.core import USBError
 
-from drivers.escpos.usb_remote import CALLS, encode, no_device
+from drivers.escpos.usb_wire import CALLS, encode, encode_error, no_device
 
 __all__ = ["UsbBackendServer"]
 
@@ -112,21 +112,11 @@ class UsbBackendServer:
         for line in rfile:
             try:
                 answer = {"ok": self.answer(line, owned)}
-            except USBError as error:
-                kind = "timeout" if isinstance(error, USBTimeoutError) else "usb"
-                answer = {
-                    "error": {
-                        "kind": kind,
-                        "message": error.strerror,
-                        "errno": error.errno,
-                        "code": error.backend_error_code,
-                    }
-                }
-            except IndexError as error:
-                answer = {"error": {"kind": "index", "message": str(error)}}
+            except (USBError, IndexError) as error:
+                answer = encode_error(error)
             except Exception as error:
                 log.exception("USB bus server: a call failed")
-                answer = {"error": {"kind": "value", "message": f"{type(error).__name__}: {error}"}}
+                answer = encode_error(error)
             try:
                 wfile.write(encode(answer))
                 wfile.flush()

@@ -75,3 +75,18 @@ def test_an_unknown_broker_fault_is_refused_with_the_ones_it_has(
     assert sim_command(["--control", endpoint, "fault", "broker", "unplug"], stderr=err) == 1
     assert "supported: down, ok" in err.getvalue()
     assert accepts(broker.port)
+
+
+def test_a_broker_started_again_in_its_folder_keeps_its_port_if_it_is_free(
+    control: tuple[str, MosquittoBroker], tmp_path: Path
+) -> None:
+    _, broker = control
+    assert MosquittoBroker(broker.binary, broker.folder).port != broker.port  # in use
+    broker.stop()
+    again = MosquittoBroker(broker.binary, broker.folder)
+    assert again.port == broker.port
+    again.start()
+    try:
+        assert accepts(again.port)
+    finally:
+        again.stop()

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import paho.mqtt.client as mqtt
 import pytest
+import zmq
 
 from daemon.bench.daemon_process import DaemonProcess
 from daemon.config.loader import load_config
@@ -149,3 +150,17 @@ def test_the_simulated_hall_going_away_unplugs_its_devices_for_the_daemon(
             assert api.get("/healthz").status_code == 200
     finally:
         assert daemon.stop() == 0
+
+
+def test_a_taken_control_endpoint_is_a_clear_error_and_no_overlay_is_written(
+    tmp_path: Path,
+) -> None:
+    config = write_config(tmp_path, hall_document(tmp_path))
+    with zmq.Context() as context, context.socket(zmq.REP) as taken:
+        port = taken.bind_to_random_port("tcp://127.0.0.1")
+        simulate = SimulateProcess(config, tmp_path / "sim", f"tcp://127.0.0.1:{port}")
+        with pytest.raises(RuntimeError, match="did not start") as failed:
+            simulate.start()
+    assert simulate.process is not None and simulate.process.returncode == 1
+    assert f"cannot bind the simulator control endpoint tcp://127.0.0.1:{port}" in str(failed.value)
+    assert not simulate.overlay.exists()
