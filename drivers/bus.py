@@ -21,9 +21,10 @@ between the two before they talk, so an acknowledgement never collides with
 a key press, and a key press waits for one exchange at most, not a whole
 train of them. For `EVENT_HOLD` after a device's frame only acknowledgements
 and calls go out: the call that frame will likely cause is on its way.
-A device that starts a frame less than a byte time before the master does
-cannot be heard in time (its first byte is still on the wire); that rare
-collision costs the device a resend.
+Right before each write the master looks once more for bytes that came in
+while it was deciding; a device that starts a frame less than a byte time
+before the master writes cannot be heard even so (its first byte is still on
+the wire); that rare collision costs the device a resend.
 Listeners are called on the bus thread and must not block.
 """
 
@@ -233,8 +234,19 @@ class BusMaster:
             endpoint = self._endpoints[command.device]
             endpoint.stats.timeouts += 1
             endpoint.listener.command_done(command, False)
-        if self._can_send(now):
+        if self._can_send(now) and not self._heard_since_read():
             self._send_next(now)
+
+    def _heard_since_read(self) -> bool:
+        """Listen before talking: a device may have started a frame while this
+        thread was deciding what to send (the machine is busy, the thread was
+        not scheduled). Its bytes, if any are in, hold the write back; talking
+        over them would garble both frames."""
+        data = self.link.read_now()
+        if not data:
+            return False
+        self._receive(data)
+        return True
 
     def _wait_time(self, now: float) -> float:
         """How long to wait for bytes before there is something to do."""

@@ -92,6 +92,16 @@ class SerialLink:
             raise LinkError(f"{self.url}: the port reports data but returns none")
         return data
 
+    def read_now(self) -> bytes:
+        """Bytes that have arrived already, without waiting; raises LinkError if the
+        port failed."""
+        port = self._require_open()
+        try:
+            waiting = port.in_waiting
+            return port.read(waiting) if waiting else b""
+        except (serial.SerialException, OSError) as exc:
+            raise LinkError(f"{self.url}: {exc}") from exc
+
     def write(self, data: bytes) -> None:
         """Write all of `data`; raises LinkError if the port failed."""
         port = self._require_open()

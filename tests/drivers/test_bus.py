@@ -270,3 +270,39 @@ def test_stop_ends_the_thread_and_closes_the_port(wire: Wire) -> None:
     master.stop()
     assert not any(t.name == "bus-bus-1" for t in threading.enumerate())
     assert not master.link.is_open
+
+
+def test_a_device_that_starts_while_the_master_decides_is_not_talked_over(wire: Wire) -> None:
+    """A keypad starts its frame after the master's read came back empty and before
+    it writes (a busy machine): the master hears it first, echoes it, and only then
+    sends the call it had ready. The test plays the bus thread, one step at a time."""
+    link = SerialLink(str(wire.path), 9600)
+    bus = BusMaster("bus-1", link)
+    recorder = Recorder()
+    bus.attach(keypad(1, recorder))
+    bus.attach(screen(3, recorder))
+    assert bus._open()
+    call = text(3, "请A001号到3号窗口")
+    bus.submit(Command("screen-3", "text", call, Priority.CALL))
+    press = ff68.encode(ff68.key_press(1, ff68.KEY_CALL))
+    read = link.read
+
+    def read_then_the_keypad_starts(timeout: float) -> bytes:
+        data = read(timeout)
+        os.write(wire.master, press[:4])
+        until(lambda: select.select([wire.slave], [], [], 0)[0])
+        return data
+
+    try:
+        link.read = read_then_the_keypad_starts  # type: ignore[method-assign]
+        bus._step()
+        link.read = read  # type: ignore[method-assign]
+        assert not select.select([wire.master], [], [], 0.05)[0], "it talked over the keypad"
+        os.write(wire.master, press[4:])
+        deadline = time.monotonic() + 3
+        while bus.stats.frames_out < 2 and time.monotonic() < deadline:
+            bus._step()
+        assert wire.frames(2) == [press, call]
+        assert recorder.frames == [ff68.key_press(1, ff68.KEY_CALL)]
+    finally:
+        link.dispose()
