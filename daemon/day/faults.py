@@ -51,8 +51,8 @@ def plan_faults(
     settings: DaySettings, layout: Layout, broker: bool, daemon: bool
 ) -> list[PlannedFault]:
     """The day's faults in order; the same seed gives the same schedule. Kinds the
-    processes cannot do (no broker, no separate daemon) are left out of the
-    random ones; fixed ones that cannot be done are kept and noted when played."""
+    processes cannot do (no broker to stop) are left out of the random ones;
+    fixed ones that cannot be done are kept and noted when played."""
     rng = random.Random(f"faults-{settings.seed}")
     planned = []
     for fixed in settings.faults.fixed:
@@ -109,15 +109,15 @@ Action = Callable[[], Awaitable[str]]
 class FaultPlayer:
     """Plays a schedule. `daemon_kill` and `daemon_restart` act on the daemon's
     process; `sim_fault(target, kind)` on the simulators; each returns a note
-    ('' when done)."""
+    ('' when done). `broker`: whether the simulation runs a broker to stop."""
 
     def __init__(
         self,
         clock: DayClock,
         ledger: Ledger,
         sim_fault: Callable[[str, str], Awaitable[str]],
-        daemon_kill: Action | None,
-        daemon_restart: Action | None,
+        daemon_kill: Action,
+        daemon_restart: Action,
         broker: bool,
     ) -> None:
         self.clock = clock
@@ -143,17 +143,14 @@ class FaultPlayer:
 
     async def _on(self, fault: PlannedFault) -> str:
         if fault.kind == "daemon-kill":
-            if self.daemon_kill is None:
-                return "skipped: needs the daemon in its own process (hallkeeper simulate)"
             return await self.daemon_kill()
         if fault.kind == "broker-down" and not self.broker:
-            return "skipped: needs the broker of hallkeeper simulate"
+            return "skipped: hallkeeper simulate runs no broker for this hall (mosquitto)"
         target = BROKER if fault.kind == "broker-down" else fault.target
         return await self.sim_fault(target, SIM_FAULTS[fault.kind][0])
 
     async def _off(self, fault: PlannedFault) -> str:
         if fault.target == DAEMON:
-            assert self.daemon_restart is not None
             return await self.daemon_restart()
         target = BROKER if fault.kind == "broker-down" else fault.target
         return await self.sim_fault(target, SIM_FAULTS[fault.kind][1])

@@ -32,7 +32,14 @@ from daemon.day.clock import DayClock
 from daemon.day.crowd import Crowd, plan_crowd
 from daemon.day.faults import FaultPlayer, plan_faults
 from daemon.day.hall_io import HallIO
-from daemon.day.layout import Layout, citizen_services, day_problems, kiosks_of, layout_of
+from daemon.day.layout import (
+    BROKER,
+    Layout,
+    citizen_services,
+    day_problems,
+    kiosks_of,
+    layout_of,
+)
 from daemon.day.ledger import Ledger
 from daemon.day.processes import HallProcesses
 from daemon.day.screens import expected_hall_waiting, expected_window_text
@@ -103,8 +110,7 @@ class Day:
         admin, kiosk = self.tokens
         io = HallIO(self.processes.control, self.processes.base_url, admin, kiosk)
         try:
-            if self.processes.separate:
-                await self._enrol(io)
+            await self._enrol(io)
             clock = DayClock(self.settings.opens, self.settings.speed)  # the hall opens now
             crowd = Crowd(
                 io, clock, self.ledger, {k: self.layout.kiosks[k] for k in self._kiosks()}
@@ -114,17 +120,16 @@ class Day:
                 Clerk(post, io, clock, crowd, self.ledger, self.settings, self.layout, floor)
                 for post in self.layout.posts
             ]
+            broker = await self._has_broker(io)
             player = FaultPlayer(
                 clock,
                 self.ledger,
                 lambda target, kind: self._sim_fault(io, target, kind),
-                self._kill if self.processes.separate else None,
-                (lambda: self._restart(io)) if self.processes.separate else None,
-                broker=self.processes.separate,
+                self._kill,
+                lambda: self._restart(io),
+                broker=broker,
             )
-            faults = plan_faults(
-                self.settings, self.layout, self.processes.separate, self.processes.separate
-            )
+            faults = plan_faults(self.settings, self.layout, broker=broker, daemon=True)
             citizens = plan_crowd(
                 self.settings, citizen_services(self.settings, self.config), self._kiosks()
             )
@@ -142,7 +147,7 @@ class Day:
 
     async def _enrol(self, io: HallIO) -> None:
         """The clerks' fingers on the readers they use (`hallkeeper simulate` starts
-        with empty readers, unlike `run --simulate`)."""
+        with empty readers)."""
         pairs = [(post.reader, post.clerk) for post in self.layout.posts if post.reader]
         pairs += [
             (door, post.clerk)
@@ -157,6 +162,11 @@ class Day:
 
     def _kiosks(self) -> tuple[str, ...]:
         return kiosks_of(self.settings, self.layout)
+
+    async def _has_broker(self, io: HallIO) -> bool:
+        """Whether `hallkeeper simulate` runs the hall's MQTT broker (a fault can stop it)."""
+        listed = await io.sim("list")
+        return any(d.get("id") == BROKER for d in listed.get("devices", []))
 
     async def _sim_fault(self, io: HallIO, target: str, kind: str) -> str:
         answer = await io.fault(target, kind)
@@ -319,7 +329,7 @@ def run_day(
             processes.stop()
         seconds = time.monotonic() - started
         results = all_checks(day.ledger, records)
-        report = summary(settings, config, day.ledger, results, seconds, processes.separate)
+        report = summary(settings, config, day.ledger, results, seconds)
         report["buses"] = day.buses
         if as_json:
             print(json.dumps(report, ensure_ascii=False, indent=2), file=out)
@@ -334,7 +344,6 @@ def summary(
     ledger: Ledger,
     results: list[CheckResult],
     seconds: float,
-    separate: bool,
 ) -> dict[str, Any]:
     return {
         "hall": config.hall.id,
@@ -343,7 +352,6 @@ def summary(
         "speed": settings.speed,
         "seed": settings.seed,
         "real_seconds": round(seconds, 1),
-        "daemon_apart": separate,
         "citizens": ledger.counts["citizens"],
         "tickets_received": len(ledger.received),
         "no_ticket": dict(ledger.no_ticket),
