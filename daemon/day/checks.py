@@ -49,6 +49,8 @@ class Records:
     last_seq: int = 0
     #: (screen, what it shows, what the engine's state says it should show)
     screens: list[tuple[str, str | None, str]] = field(default_factory=list)
+    #: Real seconds the screens took to agree with the engine (or were given).
+    screens_waited: float = 0.0
 
 
 def check_tickets(ledger: Ledger, records: Records) -> CheckResult:
@@ -131,7 +133,7 @@ def check_screens(records: Records) -> CheckResult:
         "每块屏幕显示的与叫号系统一致",
         "every screen ends showing the engine's state",
         tuple(problems),
-        f"{len(records.screens)} screens",
+        f"{len(records.screens)} screens, compared for {records.screens_waited:.1f} s",
     )
 
 

@@ -25,7 +25,7 @@ from typing import Any, TextIO
 import yaml
 
 from daemon.config.loader import ConfigError, load_config
-from daemon.config.model import HallConfig
+from daemon.config.model import HallConfig, entries_of
 from daemon.day.checks import CheckResult, Records, all_checks
 from daemon.day.clerks import Clerk, Floor
 from daemon.day.clock import DayClock
@@ -45,10 +45,11 @@ from daemon.day.processes import HallProcesses
 from daemon.day.screens import expected_hall_waiting, expected_window_text
 from daemon.day.settings import DayFileError, DaySettings, load_day
 from daemon.tokens import Role, TokenFile
+from devices.config import HallScreenConfig, WindowScreenConfig
 
 EXIT_PASSED, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_NO_HALL = 0, 1, 2, 3
-#: Real seconds the screens get to catch up with the engine at the end.
-SCREENS_SECONDS = 25.0
+#: Real seconds beyond the screens' own refresh that they get to catch up at the end.
+SCREENS_MARGIN = 5.0
 #: Real seconds without a new event that count as the hall at rest, and at most
 #: how long to wait for that.
 QUIET_SECONDS = 2.0
@@ -240,9 +241,12 @@ class Day:
             after = seqs[-1]
 
     async def _read_screens(self, io: HallIO, records: Records) -> None:
-        """Each screen against the engine's state, once they agree or after
-        `SCREENS_SECONDS` (screens re-send their text periodically)."""
-        deadline = time.monotonic() + SCREENS_SECONDS
+        """Each screen against the engine's state, once they agree, or after the
+        screens' refresh: an IMM screen never answers, so a frame it lost (a
+        collision on the bus, a frame during its 100 ms of digesting) is only
+        made good when the daemon re-sends its text every `refresh_seconds`."""
+        started = time.monotonic()
+        deadline = started + screens_catch_up(self.config) + SCREENS_MARGIN
         while True:
             screens = await self._screens(io)
             if all(shown == wanted for _, shown, wanted in screens):
@@ -251,6 +255,7 @@ class Day:
                 break
             await asyncio.sleep(0.5)
         records.screens = screens
+        records.screens_waited = time.monotonic() - started
 
     async def _screens(self, io: HallIO) -> list[tuple[str, str | None, str]]:
         screens = []
@@ -269,6 +274,16 @@ class Day:
                 tail = shown[len(shown) - len(wanted) :] if shown else shown
                 screens.append((f"{screen} (waiting counts)", tail, wanted))
         return screens
+
+
+def screens_catch_up(config: HallConfig) -> float:
+    """The longest a screen can show a text it missed: its refresh period, and
+    for a hall screen the wait for a change of the counts alone."""
+    periods = [s.refresh_seconds for s in entries_of(config, WindowScreenConfig)]
+    periods += [
+        max(s.refresh_seconds, s.count_every_seconds) for s in entries_of(config, HallScreenConfig)
+    ]
+    return max(periods, default=0.0)
 
 
 def run_day(

@@ -47,8 +47,9 @@ def play(tmp_path: Path, day: str) -> tuple[int, dict]:
     return code, json.loads(out.getvalue())
 
 
-def failed(report: dict) -> list:
-    return [c for c in report["checks"] if not c["ok"]]
+def failed(report: dict) -> str:
+    """The checks that failed, with their problems, for the assertion message."""
+    return "\n".join(f"{c['id']}: {problem}" for c in report["checks"] for problem in c["problems"])
 
 
 @pytest.mark.process
