@@ -51,6 +51,8 @@ class Records:
     screens: list[tuple[str, str | None, str]] = field(default_factory=list)
     #: Real seconds the screens took to agree with the engine (or were given).
     screens_waited: float = 0.0
+    #: The screens that disagreed at first, with their frame counters.
+    screens_late: list[str] = field(default_factory=list)
 
 
 def check_tickets(ledger: Ledger, records: Records) -> CheckResult:
@@ -133,7 +135,8 @@ def check_screens(records: Records) -> CheckResult:
         "每块屏幕显示的与叫号系统一致",
         "every screen ends showing the engine's state",
         tuple(problems),
-        f"{len(records.screens)} screens, compared for {records.screens_waited:.1f} s",
+        f"{len(records.screens)} screens, compared for {records.screens_waited:.1f} s"
+        + (f"; late at first: {'; '.join(records.screens_late)}" if records.screens_late else ""),
     )
 
 

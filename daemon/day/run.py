@@ -249,13 +249,22 @@ class Day:
         deadline = started + screens_catch_up(self.config) + SCREENS_MARGIN
         while True:
             screens = await self._screens(io)
-            if all(shown == wanted for _, shown, wanted in screens):
+            late = [screen for screen, shown, wanted in screens if shown != wanted]
+            if not late:
                 break
+            if not records.screens_late:
+                records.screens_late = [await self._frames(io, screen) for screen in late]
             if time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.5)
         records.screens = screens
         records.screens_waited = time.monotonic() - started
+
+    async def _frames(self, io: HallIO, screen: str) -> str:
+        """A screen that disagreed, with what it did with the frames it was sent."""
+        device = screen.split(" ")[0]
+        counts = (await io.show(device)).get("frames", {})
+        return f"{screen} ({', '.join(f'{k} {v}' for k, v in counts.items())})"
 
     async def _screens(self, io: HallIO) -> list[tuple[str, str | None, str]]:
         screens = []
