@@ -184,12 +184,41 @@ def _parser() -> argparse.ArgumentParser:
     mqtt.add_argument("--backlog", type=int, default=10000, help="events sent in one go")
     mqtt.add_argument("--latency-events", type=int, default=300, help="events timed one by one")
     mqtt.set_defaults(handler=_bench_mqtt)
+    hall = bench_sub.add_parser(
+        "hall", help="a whole hall: key to screen, ticket to cut, rating to store, CPU, RSS"
+    )
+    hall.add_argument(
+        "--windows", type=_positive_int, default=33, help="windows (a screen, keypad and pad each)"
+    )
+    hall.add_argument("--minutes", type=_positive_float, default=2.0, help="minutes measured")
+    hall.add_argument("--seed", type=int, default=1, help="seed of the citizens and clerks")
+    hall.add_argument(
+        "--service-seconds",
+        type=_positive_float,
+        default=300.0,
+        help="seconds a clerk serves a citizen on average (sets the pace of calls)",
+    )
+    hall.set_defaults(handler=_bench_hall)
     stop = bench_sub.add_parser("stop", help="how long SIGTERM takes under load (TimeoutStopSec)")
     stop.add_argument("--runs", type=int, default=5, help="stops to time")
     stop.add_argument("--load-seconds", type=float, default=10.0, help="load before each stop")
     stop.add_argument("--clients", type=int, default=16, help="clients issuing and calling")
     stop.set_defaults(handler=_bench_stop)
     return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+    return value
 
 
 def _config_option(parser: argparse.ArgumentParser) -> None:
@@ -329,6 +358,12 @@ def _bench_bus(args: argparse.Namespace) -> int:
 
     run_bus_bench(args.windows, args.seconds, args.rate, args.baud)
     return 0
+
+
+def _bench_hall(args: argparse.Namespace) -> int:
+    from daemon.bench.hall import run_hall_bench
+
+    return run_hall_bench(args.windows, args.minutes, args.seed, args.service_seconds)
 
 
 def _bench_mqtt(args: argparse.Namespace) -> int:

@@ -140,14 +140,20 @@ async def watch(press: Press, screen: ScreenSim, before: str | None, baud: int) 
                 break
             if text != before and text.startswith("请"):
                 press.shown_at = at
-                frames = [
-                    ff68.encode(ff68.key_press(press.window, ff68.KEY_CALL)),  # the key
-                    ff68.encode(ff68.key_press(press.window, ff68.KEY_CALL)),  # its echo
-                    imm.encode(imm.ScreenText(press.window, imm.Selector.WINDOW, text)),
-                ]
-                press.wire_seconds = sum(len(f) for f in frames) * 10 / baud
+                press.wire_seconds = call_wire_seconds(press.window, text, baud)
                 return
         await asyncio.sleep(0.002)
+
+
+def call_wire_seconds(address: int, text: str, baud: int) -> float:
+    """The bus time a call needs at the least: the call key's frame, the host's
+    echo of it and the screen's frame with `text`, 10 bits a byte."""
+    frames = [
+        ff68.encode(ff68.key_press(address, ff68.KEY_CALL)),  # the key
+        ff68.encode(ff68.key_press(address, ff68.KEY_CALL)),  # its echo
+        imm.encode(imm.ScreenText(address, imm.Selector.WINDOW, text)),
+    ]
+    return sum(len(f) for f in frames) * 10 / baud
 
 
 async def press_keys(
@@ -232,18 +238,18 @@ def run_bus_bench(windows: int, seconds: float, rate: float, baud: int) -> dict[
         "seconds": seconds,
         "presses": len(presses),
         "lost": len(presses) - len(shown),
-        "latency_ms": _spread(latencies),
+        "latency_ms": spread(latencies),
         "wire_ms": round(statistics.mean(p.wire_seconds for p in shown) * 1000, 3)
         if shown
         else None,
-        "ratio_to_wire": _spread(ratios, digits=3),
+        "ratio_to_wire": spread(ratios, digits=3),
         "bus": counters,
     }
     print(json.dumps(result))
     return result
 
 
-def _spread(values: list[float], digits: int = 1) -> dict[str, float] | None:
+def spread(values: list[float], digits: int = 1) -> dict[str, float] | None:
     if not values:
         return None
     return {

@@ -14,18 +14,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import sqlite3
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any, TextIO
 
 import yaml
 
 from daemon.config.loader import ConfigError, load_config
-from daemon.config.model import HallConfig, entries_of
+from daemon.config.model import HallConfig
 from daemon.day.checks import CheckResult, Records, all_checks
 from daemon.day.clerks import Clerk, Floor
 from daemon.day.clock import DayClock
@@ -42,18 +40,11 @@ from daemon.day.layout import (
 )
 from daemon.day.ledger import Ledger
 from daemon.day.processes import HallProcesses
-from daemon.day.screens import expected_hall_waiting, expected_window_text
+from daemon.day.records import Screens, read_records
 from daemon.day.settings import DayFileError, DaySettings, load_day
 from daemon.tokens import Role, TokenFile
-from devices.config import HallScreenConfig, WindowScreenConfig
 
 EXIT_PASSED, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_NO_HALL = 0, 1, 2, 3
-#: Real seconds beyond the screens' own refresh that they get to catch up at the end.
-SCREENS_MARGIN = 5.0
-#: Real seconds without a new event that count as the hall at rest, and at most
-#: how long to wait for that.
-QUIET_SECONDS = 2.0
-SETTLE_SECONDS = 20.0
 STORE = "hall.sqlite3"
 
 
@@ -188,111 +179,13 @@ class Day:
     # --- what the hall recorded ----------------------------------------------------
 
     async def _records(self, io: HallIO) -> Records:
-        await self._settled(io)
-        records = Records()
-        self._read_store(records)
-        await self._read_events(io, records)
-        await self._read_screens(io, records)
+        records = await read_records(io, self.config, self._screens())
         for link in self.layout.links:
             self.buses[link] = (await io.show(link)).get("counters", {})
         return records
 
-    async def _settled(self, io: HallIO) -> None:
-        """Wait until no event has been added for `QUIET_SECONDS` (the last finger
-        or key may still be on its way to the store), at most `SETTLE_SECONDS`."""
-        deadline = time.monotonic() + SETTLE_SECONDS
-        last, since = None, time.monotonic()
-        while time.monotonic() < deadline:
-            status, answer = await io.api("GET", "/events?after=0&limit=1")
-            seq = answer["last_seq"] if status == 200 else None
-            if seq != last:
-                last, since = seq, time.monotonic()
-            elif time.monotonic() - since >= QUIET_SECONDS:
-                return
-            await asyncio.sleep(0.2)
-
-    def _read_store(self, records: Records) -> None:
-        path = self.config.storage.path
-        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-            rows = db.execute("SELECT day, code, state FROM tickets ORDER BY day").fetchall()
-            seen: Counter[tuple[str, str]] = Counter()
-            for day, code, state in rows:
-                seen[(day, code)] += 1
-                records.tickets[code] = state
-            records.duplicates = [f"{day} {code}" for (day, code), n in seen.items() if n > 1]
-            records.called = {code for (code,) in db.execute("SELECT DISTINCT code FROM calls")}
-            records.ratings = list(db.execute("SELECT ticket, level FROM ratings"))
-            for staff, source, count in db.execute(
-                "SELECT staff, source, count(*) FROM punches GROUP BY staff, source"
-            ):
-                records.punches[(staff, source)] = count
-
-    async def _read_events(self, io: HallIO, records: Records) -> None:
-        after = 0
-        while True:
-            status, answer = await io.api("GET", f"/events?after={after}&limit=1000")
-            if status != 200:
-                raise RuntimeError(f"GET /api/v1/events answered {status}")
-            records.last_seq = answer["last_seq"]
-            seqs = [event["seq"] for event in answer["events"]]
-            if not seqs:
-                return
-            records.seqs += seqs
-            after = seqs[-1]
-
-    async def _read_screens(self, io: HallIO, records: Records) -> None:
-        """Each screen against the engine's state, once they agree, or after the
-        screens' refresh: an IMM screen never answers, so a frame it lost (a
-        collision on the bus, a frame during its 100 ms of digesting) is only
-        made good when the daemon re-sends its text every `refresh_seconds`."""
-        started = time.monotonic()
-        deadline = started + screens_catch_up(self.config) + SCREENS_MARGIN
-        while True:
-            screens = await self._screens(io)
-            late = [screen for screen, shown, wanted in screens if shown != wanted]
-            if not late:
-                break
-            if not records.screens_late:
-                records.screens_late = [await self._frames(io, screen) for screen in late]
-            if time.monotonic() > deadline:
-                break
-            await asyncio.sleep(0.5)
-        records.screens = screens
-        records.screens_waited = time.monotonic() - started
-
-    async def _frames(self, io: HallIO, screen: str) -> str:
-        """A screen that disagreed, with what it did with the frames it was sent."""
-        device = screen.split(" ")[0]
-        counts = (await io.show(device)).get("frames", {})
-        return f"{screen} ({', '.join(f'{k} {v}' for k, v in counts.items())})"
-
-    async def _screens(self, io: HallIO) -> list[tuple[str, str | None, str]]:
-        screens = []
-        for screen, number in sorted(self.layout.window_screens.items()):
-            window = await io.window(number)
-            shown = (await io.show(screen)).get("text")
-            wanted = expected_window_text(self.config, screen, window) if window else "?"
-            screens.append((screen, shown, wanted))
-        if self.layout.hall_screens:
-            status, queue = await io.api("GET", "/queue")
-            for screen in self.layout.hall_screens:
-                shown = (await io.show(screen)).get("text")
-                wanted = expected_hall_waiting(self.config, screen, queue) if status == 200 else "?"
-                # the latest calls on the left are the screen's own history; the
-                # waiting counts on the right are the engine's state
-                tail = shown[len(shown) - len(wanted) :] if shown else shown
-                screens.append((f"{screen} (waiting counts)", tail, wanted))
-        return screens
-
-
-def screens_catch_up(config: HallConfig) -> float:
-    """The longest a screen can show a text it missed: its refresh period, and
-    for a hall screen the wait for a change of the counts alone."""
-    periods = [s.refresh_seconds for s in entries_of(config, WindowScreenConfig)]
-    periods += [
-        max(s.refresh_seconds, s.count_every_seconds) for s in entries_of(config, HallScreenConfig)
-    ]
-    return max(periods, default=0.0)
+    def _screens(self) -> Screens:
+        return Screens(dict(self.layout.window_screens), self.layout.hall_screens)
 
 
 def run_day(

@@ -48,6 +48,16 @@ def test_a_ticket_never_called_is_named():
     )
 
 
+def test_with_the_hall_still_open_a_waiting_ticket_is_not_a_fault_but_a_lost_one_is():
+    ledger, records = good()
+    records.called.discard("B001")
+    records.tickets["B001"] = "waiting"
+    ledger.received.append(Received("D001", 3, "kiosk-1"))
+    result = check_tickets(ledger, records, hall_open=True)
+    assert result.problems == ("D001: received but not in the store / 市民取到但未存储",)
+    assert "1 still waiting" in result.detail
+
+
 def test_an_expired_ticket_is_settled_without_a_call():
     ledger, records = good()
     records.called.discard("B001")

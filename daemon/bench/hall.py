@@ -1,0 +1,153 @@
+"""`hallkeeper bench hall`: a whole hall of N windows for M minutes, through
+the real daemon process beside `hallkeeper simulate`.
+
+Prints one JSON object: key press to screen (p50, p99, and their ratio to the
+wire time the call needs), ticket issue to cut, rating key to stored, the
+daemon's average CPU (percent of one core) and peak RSS over the measured
+minutes, and the end-of-run checks of a simulated day that apply to a hall
+still open (tickets, ratings, screens, events). Exit code 0 when every check
+passed, 1 when one failed, 3 when the hall did not start. The goals for 300
+windows are reported beside the figures, not enforced: the machines the
+benchmark runs on are shared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from daemon.bench.bus import spread
+from daemon.bench.hall_layout import BenchHall, write_bench_hall
+from daemon.bench.hall_workload import RatingFeed, Timings, Workload
+from daemon.bench.process_usage import ProcessUsage, Usage
+from daemon.config.loader import load_config
+from daemon.day.checks import CheckResult, check_events, check_ratings, check_screens, check_tickets
+from daemon.day.hall_io import HallIO
+from daemon.day.ledger import Ledger
+from daemon.day.processes import HallProcesses
+from daemon.day.records import Screens, read_records
+from daemon.tokens import Role, TokenFile
+from simulators.mosquitto import free_port
+
+EXIT_PASSED, EXIT_FAILED, EXIT_NO_HALL = 0, 1, 3
+#: The goals of the 300-window hall.
+CPU_GOAL_PERCENT = 25.0
+RSS_GOAL_MB = 200.0
+WIRE_RATIO_GOAL = 2.0
+
+
+def run_hall_bench(windows: int, minutes: float, seed: int, service_seconds: float) -> int:
+    """Run, print the JSON object; the exit code."""
+    with tempfile.TemporaryDirectory(prefix="hallkeeper-bench-hall-") as scratch:
+        folder = Path(scratch)
+        events = f"tcp://127.0.0.1:{free_port()}"
+        hall = write_bench_hall(folder, windows, events)
+        secrets = TokenFile(folder / "secrets.yaml")
+        tokens = (
+            secrets.add(Role.ADMIN, label="bench")[1],
+            secrets.add(Role.KIOSK, label="bench")[1],
+        )
+        processes = HallProcesses(hall.config, folder)
+        try:
+            processes.start()
+        except (RuntimeError, OSError) as error:
+            processes.stop()
+            print(json.dumps({"bench": "hall", "error": f"the hall did not start: {error}"}))
+            return EXIT_NO_HALL
+        try:
+            result = asyncio.run(
+                _bench(hall, processes, tokens, events, minutes * 60, seed, service_seconds)
+            )
+        finally:
+            processes.stop()
+    result = {"bench": "hall", "seed": seed, "service_seconds": service_seconds, **result}
+    print(json.dumps(result, ensure_ascii=False))
+    return EXIT_PASSED if result["passed"] else EXIT_FAILED
+
+
+async def _bench(
+    hall: BenchHall,
+    processes: HallProcesses,
+    tokens: tuple[str, str],
+    events: str,
+    seconds: float,
+    seed: int,
+    service_seconds: float,
+) -> dict[str, Any]:
+    io = HallIO(processes.control, processes.base_url, *tokens)
+    feed = RatingFeed(events)
+    ledger = Ledger()
+    try:
+        feed.start()
+        workload = Workload(hall, io, feed, ledger, seed, service_seconds)
+        await workload.prepare()
+        assert processes.daemon is not None and processes.daemon.process is not None
+        usage = ProcessUsage(processes.daemon.process.pid).start()
+        await workload.run(seconds)
+        used = usage.read()
+        config = load_config(processes.simulate.overlay)
+        records = await read_records(io, config, Screens.of(config))
+    finally:
+        await feed.close()
+        await io.close()
+    checks = [
+        check_tickets(ledger, records, hall_open=True),
+        check_ratings(ledger, records),
+        check_screens(records),
+        check_events(records),
+    ]
+    return {
+        "windows": hall.windows,
+        "devices": len(config.devices),
+        "buses": len(config.links),
+        "minutes": round(seconds / 60, 2),
+        **figures(workload.timings, used),
+        "goals": goals(workload.timings, used),
+        "checks": [_check(c) for c in checks],
+        "passed": all(c.ok for c in checks),
+    }
+
+
+def figures(timings: Timings, used: Usage) -> dict[str, Any]:
+    return {
+        "calls": len(timings.key_to_screen_ms),
+        "idle_calls": timings.idle_calls,
+        "key_to_screen_ms": spread(timings.key_to_screen_ms),
+        "wire_ms": spread(timings.wire_ms),
+        "ratio_to_wire": spread(timings.ratio_to_wire, digits=2),
+        "tickets_printed": len(timings.issue_to_cut_ms),
+        "issue_to_cut_ms": spread(timings.issue_to_cut_ms),
+        "ratings": len(timings.rating_to_stored_ms),
+        "rating_to_stored_ms": spread(timings.rating_to_stored_ms),
+        "daemon": {
+            "cpu_percent": round(used.cpu_percent, 1),
+            "cpu_seconds": round(used.cpu_seconds, 1),
+            "peak_rss_mb": round(used.peak_rss_mb, 1),
+        },
+        "misses": dict(timings.misses),
+    }
+
+
+def goals(timings: Timings, used: Usage) -> dict[str, bool | None]:
+    ratio = spread(timings.ratio_to_wire, digits=2)
+    return {
+        f"cpu_under_{CPU_GOAL_PERCENT:g}_percent": used.cpu_percent < CPU_GOAL_PERCENT,
+        f"peak_rss_under_{RSS_GOAL_MB:g}_mb": used.peak_rss_mb < RSS_GOAL_MB,
+        f"key_to_screen_p99_within_{WIRE_RATIO_GOAL:g}x_wire": (
+            ratio["p99"] <= WIRE_RATIO_GOAL if ratio else None
+        ),
+    }
+
+
+def _check(result: CheckResult) -> dict[str, Any]:
+    return {
+        "id": result.id,
+        "zh": result.zh,
+        "en": result.en,
+        "ok": result.ok,
+        "detail": result.detail,
+        "problems": list(result.problems[:20]),
+    }

@@ -1,0 +1,101 @@
+"""The hall `hallkeeper bench hall` runs: N windows, each with a window screen,
+a caller keypad and an evaluation pad, 32 windows to an RS-485 bus; the hall
+screen on a bus of its own; two kiosks, one printer on USB and one on the
+network. `hallkeeper simulate` finds a simulator for each device."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+WINDOWS_PER_BUS = 32
+SERVICES = 12
+PAD_ADDRESS = 100
+BAUD = 9600
+HALL_BUS = "bus-hall"
+KIOSKS = {
+    "kiosk-1": {"usb": {"vendor": 0x0416, "product": 0x5011}},
+    "kiosk-2": {"tcp": {"host": "192.0.2.1", "port": 9100}},
+}
+
+
+@dataclass(frozen=True)
+class BenchHall:
+    """What the workload needs to know of the hall it drives."""
+
+    config: Path
+    windows: int
+    services: tuple[str, ...]
+    #: window -> the service it calls
+    serves: dict[int, str]
+    kiosks: tuple[str, ...]
+
+    def screen(self, window: int) -> str:
+        return f"screen-{window}"
+
+    def keypad(self, window: int) -> str:
+        return f"keypad-{window}"
+
+    def pad(self, window: int) -> str:
+        return f"pad-{window}"
+
+
+def bus_of(window: int) -> tuple[str, int]:
+    """The bus a window's devices are on, and the window's place on it (1-32)."""
+    index, place = divmod(window - 1, WINDOWS_PER_BUS)
+    return f"bus-{index + 1}", place + 1
+
+
+def window_devices(window: int) -> list[dict[str, Any]]:
+    link, place = bus_of(window)
+    common = {"link": link, "window": window}
+    return [
+        {"id": f"screen-{window}", "model": "imm-window-screen", "address": place, **common},
+        {"id": f"keypad-{window}", "model": "ff68-keypad", "address": place, **common},
+        {"id": f"pad-{window}", "model": "ff68-pad", "address": PAD_ADDRESS + place, **common},
+    ]
+
+
+def write_bench_hall(folder: Path, windows: int, events_endpoint: str) -> BenchHall:
+    """The hall's config in `folder/hall.yaml`, its store and tokens beside it."""
+    if windows < 1:
+        raise ValueError(f"windows must be at least 1, got {windows}")
+    services = [f"s{n}" for n in range(SERVICES)]
+    serves = {w: services[(w - 1) % SERVICES] for w in range(1, windows + 1)}
+    buses = sorted({bus_of(w)[0] for w in serves}, key=lambda b: int(b.split("-")[1]))
+    devices = [entry for w in serves for entry in window_devices(w)]
+    devices.append(
+        {"id": "hall-screen", "model": "imm-hall-screen", "link": HALL_BUS, "address": 1}
+    )
+    devices += [
+        {"id": f"{kiosk}-printer", "model": "escpos-printer", "kiosk": kiosk, **connection}
+        for kiosk, connection in KIOSKS.items()
+    ]
+    document = {
+        "hall": {"id": "bench-hall", "names": {"zh": "测试大厅", "en": "Bench Hall"}},
+        "services": [
+            {
+                "id": sid,
+                "names": {"zh": f"业务{n + 1}", "en": f"Service {n + 1}"},
+                "prefix": chr(ord("A") + n),
+                "numbers": {"first": 1, "last": 9999},
+            }
+            for n, sid in enumerate(services)
+        ],
+        "windows": [{"number": w, "services": [sid]} for w, sid in serves.items()],
+        "links": [
+            {"id": link, "url": f"/dev/hallkeeper/{link}", "baud": BAUD}
+            for link in [*buses, HALL_BUS]
+        ],
+        "devices": devices,
+        "api": {"host": "127.0.0.1", "port": 0},
+        "events": {"zmq_pub": events_endpoint},
+        "storage": {"path": "hall.sqlite3"},
+        "secrets": "secrets.yaml",
+    }
+    path = folder / "hall.yaml"
+    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    return BenchHall(path, windows, tuple(services), serves, tuple(KIOSKS))

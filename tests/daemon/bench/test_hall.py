@@ -1,0 +1,49 @@
+"""`hallkeeper bench hall` runs a small hall end to end and reports its figures
+and checks as one JSON object.
+
+The figures are checked for what must hold on any machine (nothing beats the
+wire, every call and rating was timed, the checks passed), not for the goals:
+those are read off the benchmark's output."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from daemon.bench.hall import goals
+from daemon.bench.hall_workload import Timings
+from daemon.bench.process_usage import Usage
+from daemon.cli import main
+
+pytestmark = pytest.mark.process
+
+
+def test_bench_hall_times_calls_tickets_and_ratings_and_passes_the_checks(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["bench", "hall", "--windows", "3", "--minutes", "0.3", "--service-seconds", "3"]
+    code = main(argv)
+    [figures] = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "{" in line]
+    assert code == 0, figures["checks"]
+    assert (figures["windows"], figures["buses"], figures["devices"]) == (3, 2, 12)
+    assert figures["calls"] >= 3 and figures["ratings"] >= 3
+    assert figures["misses"] == {}
+    assert figures["key_to_screen_ms"]["p50"] >= figures["wire_ms"]["p50"] > 0
+    assert figures["ratio_to_wire"]["p50"] >= 1.0, "nothing beats the wire"
+    assert figures["tickets_printed"] > 0 and figures["issue_to_cut_ms"]["p50"] > 0
+    assert figures["rating_to_stored_ms"]["p50"] > 0
+    assert figures["daemon"]["peak_rss_mb"] > 20 and figures["daemon"]["cpu_seconds"] > 0
+    assert [c["id"] for c in figures["checks"]] == ["tickets", "ratings", "screens", "events"]
+    assert figures["passed"] is True
+
+
+def test_the_goals_are_reported_against_the_figures() -> None:
+    timings = Timings(ratio_to_wire=[1.1] * 98 + [2.5, 3.0])
+    report = goals(timings, Usage(cpu_seconds=30.0, wall_seconds=100.0, peak_rss_mb=150.0))
+    assert report == {
+        "cpu_under_25_percent": False,
+        "peak_rss_under_200_mb": True,
+        "key_to_screen_p99_within_2x_wire": False,
+    }
+    assert goals(Timings(), Usage(1.0, 100.0, 90.0))["key_to_screen_p99_within_2x_wire"] is None

@@ -1,0 +1,32 @@
+"""The benchmark's hall: a config the daemon accepts, 32 windows to a bus."""
+
+from collections import Counter
+
+from daemon.bench.hall_layout import HALL_BUS, write_bench_hall
+from daemon.config.loader import load_config
+
+
+def test_33_windows_make_two_buses_and_a_valid_config(tmp_path):
+    hall = write_bench_hall(tmp_path, 33, "tcp://127.0.0.1:5999")
+    config = load_config(hall.config)
+    assert [w.number for w in config.windows] == list(range(1, 34))
+    per_bus = Counter(d.link for d in config.devices if getattr(d, "window", None))
+    assert per_bus == {"bus-1": 96, "bus-2": 3}
+    hall_screen = next(d for d in config.devices if d.model == "imm-hall-screen")
+    assert hall_screen.link == HALL_BUS
+    assert [p.kiosk for p in config.devices if p.model == "escpos-printer"] == list(hall.kiosks)
+
+
+def test_each_window_has_a_screen_keypad_and_pad_at_distinct_addresses(tmp_path):
+    config = load_config(write_bench_hall(tmp_path, 300, "tcp://127.0.0.1:5999").config)
+    on_bus = [d for d in config.devices if getattr(d, "window", None)]
+    assert Counter(d.model for d in on_bus) == {
+        "imm-window-screen": 300,
+        "ff68-keypad": 300,
+        "ff68-pad": 300,
+    }
+    assert len({d.link for d in on_bus}) == 10
+    slots = Counter((d.link, d.model.split("-")[0], d.address) for d in on_bus)
+    # keypads and pads share the FF68 address space, screens have their own
+    ff68 = Counter((d.link, d.address) for d in on_bus if d.model.startswith("ff68"))
+    assert max(slots.values()) == 1 and max(ff68.values()) == 1
