@@ -8,7 +8,7 @@ import datetime as dt
 import logging
 import signal
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import uvicorn
@@ -60,11 +60,15 @@ class EmbeddedServer(uvicorn.Server):
 
 
 async def run_daemon(
-    config: HallConfig, simulate: bool = False, config_path: Path | None = None
+    config: HallConfig,
+    simulate: bool = False,
+    config_path: Path | None = None,
+    on_ready: Callable[[], None] | None = None,
 ) -> None:
     """Run the hall until SIGTERM or SIGINT; SIGHUP reloads the devices from
     `config_path`. With `simulate`, a simulator stands behind every link,
-    driven through the simulator control endpoint."""
+    driven through the simulator control endpoint. `on_ready` is called once
+    the hall is up and the API serves."""
     tokens = TokenFile(config.secrets)
     tokens.ensure_exists()
     with contextlib.ExitStack() as closing:
@@ -85,7 +89,7 @@ async def run_daemon(
         feed = ZmqFeed(config.events.zmq_pub) if config.events.zmq_pub else None
         if feed is not None:
             closing.callback(feed.close)
-        await _run_hall(config, store, feed, tokens, simulated, config_path)
+        await _run_hall(config, store, feed, tokens, simulated, config_path, on_ready)
 
 
 async def _run_hall(
@@ -95,6 +99,7 @@ async def _run_hall(
     tokens: TokenFile,
     simulated: SimulatedHall | None,
     config_path: Path | None,
+    on_ready: Callable[[], None] | None,
 ) -> None:
     hall = Hall(config, store)
     router = Router(hall)
@@ -148,7 +153,7 @@ async def _run_hall(
         )
         await status.start()
         demo_tokens = tokens if simulated is not None else None
-        await _serve(server, info, config, demo_tokens, supervisor, reloader)
+        await _serve(server, info, config, demo_tokens, supervisor, reloader, on_ready)
     finally:
         lag.cancel()
         supervisor.stopping()
@@ -197,6 +202,7 @@ async def _serve(
     demo_tokens: TokenFile | None,
     supervisor: Supervisor,
     reloader: Reloader,
+    on_ready: Callable[[], None] | None,
 ) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -212,6 +218,8 @@ async def _serve(
     info.state = "running"
     _announce(server, info, config, demo_tokens)
     supervisor.ready()
+    if on_ready is not None:
+        on_ready()
     stopped = asyncio.create_task(stop.wait())
     await asyncio.wait({serving, stopped}, return_when=asyncio.FIRST_COMPLETED)
     info.state = "stopping"

@@ -15,8 +15,11 @@ Verbs (DESIGN.md "Simulator control"):
   (their pty symlink), ``address``, ``templates`` (how many pages hold one)
   and faults.
 - ``press`` ``keypad`` ``key`` [``digits``]: a keypad key; digits as a string
-  of decimal digits ("12"), a whole number or a list of 0-9.
-- ``rate`` ``pad`` ``level``: level 1 (非常满意) to 5 (非常不满意).
+  of decimal digits ("12"), a whole number or a list of 0-9. The answer's
+  ``at`` is the moment of the press (``time.monotonic()``, the clock the bus
+  stamps frames with), for timing what follows it from another process.
+- ``rate`` ``pad`` ``level``: level 1 (非常满意) to 5 (非常不满意); ``at`` as
+  for ``press``.
 - ``show`` ``target``: a device's, a printer's (with its last ticket), a
   reader's (with its library and the finger on it) or a bus's snapshot
   (``device`` is accepted for ``target``).
@@ -35,6 +38,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -278,8 +282,15 @@ class SimRegistry:
         keypad: KeypadSim = self._device(_text(args, "press", "keypad"), KeypadSim, "press")
         key = _text(args, "press", "key")
         digits = _digits(args.get("digits"))
+        at = time.monotonic()
         sent = keypad.press(key, digits)
-        answer: Answer = {"device": keypad.id, "key": key, "digits": list(digits), "sent": sent}
+        answer: Answer = {
+            "device": keypad.id,
+            "key": key,
+            "digits": list(digits),
+            "sent": sent,
+            "at": at,
+        }
         if not sent:
             answer["note"] = f"{keypad.id} is silent: the press is lost"
         return answer
@@ -287,8 +298,15 @@ class SimRegistry:
     def _rate(self, args: dict[str, Any]) -> Answer:
         pad: PadSim = self._device(_text(args, "rate", "pad"), PadSim, "rate")
         level = _level(args.get("level"))
+        at = time.monotonic()
         sent = pad.rate(level)
-        answer: Answer = {"device": pad.id, "level": level, "meaning": LEVELS[level], "sent": sent}
+        answer: Answer = {
+            "device": pad.id,
+            "level": level,
+            "meaning": LEVELS[level],
+            "sent": sent,
+            "at": at,
+        }
         if not sent:
             answer["note"] = f"{pad.id} is silent: the rating is lost"
         return answer

@@ -14,8 +14,10 @@ benchmark runs on are shared.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import tempfile
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from daemon.bench.hall_layout import BenchHall, write_bench_hall
 from daemon.bench.hall_workload import RatingFeed, Timings, Workload
 from daemon.bench.process_usage import ProcessUsage, Usage
 from daemon.config.loader import load_config
+from daemon.config.model import HallConfig
 from daemon.day.checks import CheckResult, check_events, check_ratings, check_screens, check_tickets
 from daemon.day.hall_io import HallIO
 from daemon.day.ledger import Ledger
@@ -84,11 +87,13 @@ async def _bench(
         feed.start()
         workload = Workload(hall, io, feed, ledger, seed, service_seconds)
         await workload.prepare()
+        gc.freeze()  # a full collection here would delay the moments this process stamps
         assert processes.daemon is not None and processes.daemon.process is not None
         usage = ProcessUsage(processes.daemon.process.pid).start()
         await workload.run(seconds)
         used = usage.read()
         config = load_config(processes.simulate.overlay)
+        buses = await bus_counters(io, config)
         records = await read_records(io, config, Screens.of(config))
     finally:
         await feed.close()
@@ -105,10 +110,19 @@ async def _bench(
         "buses": len(config.links),
         "minutes": round(seconds / 60, 2),
         **figures(workload.timings, used),
+        "bus_counters": buses,
         "goals": goals(workload.timings, used),
         "checks": [_check(c) for c in checks],
         "passed": all(c.ok for c in checks),
     }
+
+
+async def bus_counters(io: HallIO, config: HallConfig) -> dict[str, int]:
+    """The simulated buses' counters, summed: frames, collisions, ..."""
+    total: Counter[str] = Counter()
+    for link in config.links:
+        total.update((await io.show(link.id)).get("counters", {}))
+    return dict(total)
 
 
 def figures(timings: Timings, used: Usage) -> dict[str, Any]:

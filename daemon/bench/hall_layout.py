@@ -28,7 +28,6 @@ class BenchHall:
 
     config: Path
     windows: int
-    services: tuple[str, ...]
     #: window -> the service it calls
     serves: dict[int, str]
     kiosks: tuple[str, ...]
@@ -41,6 +40,10 @@ class BenchHall:
 
     def pad(self, window: int) -> str:
         return f"pad-{window}"
+
+    @staticmethod
+    def printer(kiosk: str) -> str:
+        return f"{kiosk}-printer"
 
 
 def bus_of(window: int) -> tuple[str, int]:
@@ -71,7 +74,7 @@ def write_bench_hall(folder: Path, windows: int, events_endpoint: str) -> BenchH
         {"id": "hall-screen", "model": "imm-hall-screen", "link": HALL_BUS, "address": 1}
     )
     devices += [
-        {"id": f"{kiosk}-printer", "model": "escpos-printer", "kiosk": kiosk, **connection}
+        {"id": BenchHall.printer(kiosk), "model": "escpos-printer", "kiosk": kiosk, **connection}
         for kiosk, connection in KIOSKS.items()
     ]
     document = {
@@ -98,4 +101,4 @@ def write_bench_hall(folder: Path, windows: int, events_endpoint: str) -> BenchH
     }
     path = folder / "hall.yaml"
     path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
-    return BenchHall(path, windows, tuple(services), serves, tuple(KIOSKS))
+    return BenchHall(path, windows, serves, tuple(KIOSKS))

@@ -7,7 +7,8 @@ rates on the pad; then the next call. Everything goes through the simulated
 devices (`hallkeeper simulate`) and the daemon's API, as in a hall.
 
 Three timings, all on the machine's monotonic clock (or its wall clock for
-the printer, which stamps its cuts so), which the processes share:
+the printer, which stamps its cuts so), which the processes share; a key's
+moment is the simulator's, so a pause of this process does not count:
 
 - key to screen: from the call key to the last byte of the window screen's
   frame with the new call, as the simulated screen heard it;
@@ -134,7 +135,7 @@ class Workload:
             called = (await self._post(f"/windows/{window}/call-next"))["called"]
             self._serving[window] = called["code"] if called else None
         for kiosk in self.hall.kiosks:
-            await self._online(f"{kiosk}-printer")
+            await self._online(self.hall.printer(kiosk))
 
     async def _post(self, path: str) -> dict[str, Any]:
         status, answer = await self.io.api("POST", path)
@@ -177,18 +178,19 @@ class Workload:
     async def _kiosk(self, kiosk: str, end: float) -> None:
         rng = random.Random(f"{self.seed}-{kiosk}")
         rate = SURPLUS * self.hall.windows / self.service_seconds / len(self.hall.kiosks)
-        windows = list(self.hall.serves.values())
+        # a service drawn by its windows, so each window's line grows alike
+        services = list(self.hall.serves.values())
         while (left := end - time.monotonic()) > 0:
             await asyncio.sleep(min(left, rng.expovariate(rate)))
             if time.monotonic() < end:
-                await self._print(kiosk, rng.choice(windows))
+                await self._print(kiosk, rng.choice(services))
 
     async def _print(self, kiosk: str, service: str) -> None:
         started = time.time()
         ticket = await self._issue(service, kiosk, kiosk)
         if ticket is None:
             return
-        shown = (await self.io.show(f"{kiosk}-printer")).get("ticket") or {}
+        shown = (await self.io.show(self.hall.printer(kiosk))).get("ticket") or {}
         if ticket["code"] not in shown.get("lines", []) or not shown.get("cut_at"):
             self.timings.misses[f"{kiosk}: a ticket not printed and cut"] += 1
             return
@@ -213,11 +215,11 @@ class Workload:
         """Press call; the ticket called, once the window screen shows it."""
         screen = self.hall.screen(window)
         before = (await self.io.show(screen)).get("text")
-        pressed = time.monotonic()
         pressing = await self.io.sim("press", keypad=self.hall.keypad(window), key="call")
         if not pressing.get("sent"):
             self.timings.misses["call key not sent"] += 1
             return None
+        pressed = pressing["at"]
         shown = await self._screen_change(screen, pressed, before)
         status, state = await self.io.api("GET", f"/windows/{window}")
         if status != 200:
@@ -268,15 +270,17 @@ class Workload:
         acknowledged = asking.get("presses", {}).get("acknowledged", 0)
         level = rng.choices(list(LEVEL_WEIGHTS), weights=list(LEVEL_WEIGHTS.values()))[0]
         stored = self.feed.expect(ticket)
-        pressed = time.monotonic()
-        sent = await self.io.sim("rate", pad=pad, level=level)
+        rating = await self.io.sim("rate", pad=pad, level=level)
+        if not rating.get("sent"):
+            self.timings.misses["pad key not sent"] += 1
+            return
         try:
             at = await asyncio.wait_for(stored, SHOW_SECONDS)
         except TimeoutError:
             self.timings.misses["rating not stored within 5 s"] += 1
         else:
-            self.timings.rating_to_stored_ms.append((at - pressed) * 1000)
-        delivered = bool(sent.get("sent")) and await self._acknowledged(pad, acknowledged)
+            self.timings.rating_to_stored_ms.append((at - rating["at"]) * 1000)
+        delivered = await self._acknowledged(pad, acknowledged)
         self.ledger.ratings.append(RatingGiven(ticket, level, pad, delivered))
 
     async def _acknowledged(self, pad: str, before: int) -> bool:

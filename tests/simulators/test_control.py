@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import socket
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,7 +106,9 @@ def test_list_names_every_device_and_bus(hall: Hall) -> None:
 
 
 def test_press_puts_the_key_on_the_wire(hall: Hall) -> None:
+    before = time.monotonic()
     answer = request(hall.endpoint, "press", keypad="kp-1", key="transfer", digits="12")
+    pressed_at = answer.pop("at")
     assert answer == {
         "ok": True,
         "device": "kp-1",
@@ -115,11 +118,15 @@ def test_press_puts_the_key_on_the_wire(hall: Hall) -> None:
     }
     [frame] = hall.host.expect_frames(1)
     assert frame == ff68.key_press(1, ff68.KEY_TRANSFER, (1, 2))
+    # the moment of the press, on the clock the bus stamps frames with
+    assert before <= pressed_at <= hall.keypad.snapshot()["last_sent_at"]
 
 
 def test_rate_puts_the_pad_key_on_the_wire(hall: Hall) -> None:
+    before = time.monotonic()
     answer = request(hall.endpoint, "rate", pad="pad-1", level=2)
     assert answer["ok"] and answer["meaning"] == "满意"
+    assert before <= answer["at"] <= time.monotonic()
     [frame] = hall.host.expect_frames(1)
     assert frame == ff68.pad_key(5, 1)
 
