@@ -64,6 +64,9 @@ def run_hall_bench(windows: int, minutes: float, seed: int, service_seconds: flo
             result = asyncio.run(
                 _bench(hall, processes, tokens, events, minutes * 60, seed, service_seconds)
             )
+        except RuntimeError as error:  # a window would not open, a printer not come online
+            print(json.dumps({"bench": "hall", "error": f"the hall did not start: {error}"}))
+            return EXIT_NO_HALL
         finally:
             processes.stop()
     result = {"bench": "hall", "seed": seed, "service_seconds": service_seconds, **result}
