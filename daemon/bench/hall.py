@@ -23,7 +23,7 @@ from typing import Any
 
 from daemon.bench.bus import spread
 from daemon.bench.hall_layout import BenchHall, write_bench_hall
-from daemon.bench.hall_workload import RatingFeed, Timings, Workload
+from daemon.bench.hall_workload import EventFeed, Timings, Workload
 from daemon.bench.process_usage import ProcessUsage, Usage
 from daemon.config.loader import load_config
 from daemon.config.model import HallConfig
@@ -84,7 +84,7 @@ async def _bench(
     service_seconds: float,
 ) -> dict[str, Any]:
     io = HallIO(processes.control, processes.base_url, *tokens)
-    feed = RatingFeed(events)
+    feed = EventFeed(events)
     ledger = Ledger()
     try:
         feed.start()
@@ -145,6 +145,7 @@ def figures(timings: Timings, used: Usage) -> dict[str, Any]:
             "peak_rss_mb": round(used.peak_rss_mb, 1),
         },
         "misses": dict(timings.misses),
+        "slowest_calls": sorted(timings.slow_calls, key=lambda c: -c["ms"])[:10],
     }
 
 

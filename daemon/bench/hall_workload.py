@@ -15,6 +15,9 @@ moment is the simulator's, so a pause of this process does not count:
 - issue to cut: from the kiosk's request to the printer's cut of that ticket;
 - rating key to stored: from the pad key to the `rating.given` event on the
   ZeroMQ feed, which the daemon publishes only after the rating is stored.
+
+A call slower than twice its wire time is listed, split at its
+`ticket.called` event: key to stored, stored to screen.
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ POLL = 0.1
 #: starts with this many waiting.
 SURPLUS = 1.1
 BACKLOG_PER_WINDOW = 2
+#: A call slower than this many wire times is listed with where its time went.
+SLOW = 2.0
 #: Pad keys pressed, by rating level (1 非常满意 … 4 不满意 on a four-key pad).
 LEVEL_WEIGHTS = {1: 70, 2: 20, 3: 7, 4: 3}
 
@@ -61,34 +66,47 @@ class Timings:
     misses: Counter[str] = field(default_factory=Counter)
     #: Call keys pressed while nobody waited for the window (the screen stays).
     idle_calls: int = 0
+    #: Calls that took more than twice the wire time, and where the time went.
+    slow_calls: list[dict[str, Any]] = field(default_factory=list)
 
 
-class RatingFeed:
-    """The daemon's ZeroMQ event feed, for the moment each rating is stored."""
+class EventFeed:
+    """The daemon's ZeroMQ event feed: when each call and each rating was
+    published, which the daemon does only once it is stored."""
+
+    CALLED, RATED = "ticket.called", "rating.given"
 
     def __init__(self, endpoint: str) -> None:
         self._context = zmq.asyncio.Context()
         self._socket = self._context.socket(zmq.SUB)
         self._socket.setsockopt(zmq.LINGER, 0)
-        self._socket.setsockopt(zmq.SUBSCRIBE, b"rating.given")
+        for kind in (self.CALLED, self.RATED):
+            self._socket.setsockopt(zmq.SUBSCRIBE, kind.encode())
         self._socket.connect(endpoint)
-        self._waiting: dict[str, asyncio.Future[float]] = {}
+        #: (event type, ticket) -> the monotonic time its first event arrived
+        self._arrived: dict[tuple[str, str], float] = {}
+        self._waiting: dict[tuple[str, str], asyncio.Future[float]] = {}
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._listen())
 
-    def expect(self, ticket: str) -> asyncio.Future[float]:
-        """Resolves to the monotonic time the rating of `ticket` was published."""
+    def expect(self, kind: str, ticket: str) -> asyncio.Future[float]:
+        """Resolves to the time the next event `kind` of `ticket` arrives."""
         future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-        self._waiting[ticket] = future
+        self._waiting[(kind, ticket)] = future
         return future
+
+    def arrived(self, kind: str, ticket: str) -> float | None:
+        return self._arrived.get((kind, ticket))
 
     async def _listen(self) -> None:
         while True:
-            _, body = await self._socket.recv_multipart()
+            topic, body = await self._socket.recv_multipart()
             at = time.monotonic()
-            future = self._waiting.pop(json.loads(body).get("ticket"), None)
+            key = (topic.decode(), json.loads(body).get("ticket"))
+            self._arrived.setdefault(key, at)
+            future = self._waiting.pop(key, None)
             if future is not None and not future.done():
                 future.set_result(at)
 
@@ -105,7 +123,7 @@ class Workload:
         self,
         hall: BenchHall,
         io: HallIO,
-        feed: RatingFeed,
+        feed: EventFeed,
         ledger: Ledger,
         seed: int,
         service_seconds: float,
@@ -237,7 +255,22 @@ class Workload:
         self.timings.key_to_screen_ms.append((at - pressed) * 1000)
         self.timings.ratio_to_wire.append((at - pressed) / wire)
         self.timings.wire_ms.append(wire * 1000)
+        if at - pressed > SLOW * wire:
+            self._slow(window, current, pressed, at)
         return current
+
+    def _slow(self, window: int, ticket: str, pressed: float, shown: float) -> None:
+        """Split a slow call: key to the stored call (its event), and from there
+        to the screen."""
+        stored = self.feed.arrived(EventFeed.CALLED, ticket)
+        self.timings.slow_calls.append(
+            {
+                "window": window,
+                "ms": round((shown - pressed) * 1000, 1),
+                "key_to_stored_ms": round((stored - pressed) * 1000, 1) if stored else None,
+                "stored_to_screen_ms": round((shown - stored) * 1000, 1) if stored else None,
+            }
+        )
 
     async def _screen_change(
         self, screen: str, pressed: float, before: str | None
@@ -269,7 +302,7 @@ class Workload:
             return
         acknowledged = asking.get("presses", {}).get("acknowledged", 0)
         level = rng.choices(list(LEVEL_WEIGHTS), weights=list(LEVEL_WEIGHTS.values()))[0]
-        stored = self.feed.expect(ticket)
+        stored = self.feed.expect(EventFeed.RATED, ticket)
         rating = await self.io.sim("rate", pad=pad, level=level)
         if not rating.get("sent"):
             self.timings.misses["pad key not sent"] += 1
