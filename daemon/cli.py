@@ -20,10 +20,6 @@ from daemon.store.store import StoreError
 from daemon.tokens import Role, TokenFile
 
 DEFAULT_CONFIG = Path(os.environ.get("HALLKEEPER_CONFIG", "/etc/hallkeeper/hall.yaml"))
-# The daemon process is tuned for latency: once it is up, gc.freeze() leaves
-# what startup built (modules, config, devices) out of the collector's full
-# passes, which otherwise hold every thread for 80-90 ms in a hall of 300
-# windows (measured with gc.callbacks during `hallkeeper bench hall`).
 #: Seconds a thread holds the GIL while others wait (Python's default is 5 ms).
 #: The daemon runs a thread per bus beside its event loop; a bus thread woken
 #: by a key frame would otherwise wait up to 5 ms for each hand-over on the
@@ -249,6 +245,9 @@ def _run(args: argparse.Namespace) -> int:
         print(f"hallkeeper: the config has problems:\n{exc}", file=sys.stderr)
         return os.EX_CONFIG
     sys.setswitchinterval(SWITCH_INTERVAL)
+    # Once up, gc.freeze() leaves what startup built (modules, config, devices)
+    # out of the collector's full passes, which otherwise hold every thread for
+    # 80-90 ms in a hall of 300 windows (seen with gc.callbacks under bench hall).
     hall = run_daemon(config, simulate=args.simulate, config_path=args.config, on_ready=gc.freeze)
     try:
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:

@@ -27,10 +27,13 @@ class BenchHall:
     """What the workload needs to know of the hall it drives."""
 
     config: Path
-    windows: int
     #: window -> the service it calls
     serves: dict[int, str]
     kiosks: tuple[str, ...]
+
+    @property
+    def windows(self) -> int:
+        return len(self.serves)
 
     def screen(self, window: int) -> str:
         return f"screen-{window}"
@@ -68,7 +71,7 @@ def write_bench_hall(folder: Path, windows: int, events_endpoint: str) -> BenchH
         raise ValueError(f"windows must be at least 1, got {windows}")
     services = [f"s{n}" for n in range(SERVICES)]
     serves = {w: services[(w - 1) % SERVICES] for w in range(1, windows + 1)}
-    buses = sorted({bus_of(w)[0] for w in serves}, key=lambda b: int(b.split("-")[1]))
+    buses = [f"bus-{n + 1}" for n in range((windows - 1) // WINDOWS_PER_BUS + 1)]
     devices = [entry for w in serves for entry in window_devices(w)]
     devices.append(
         {"id": "hall-screen", "model": "imm-hall-screen", "link": HALL_BUS, "address": 1}
@@ -101,4 +104,4 @@ def write_bench_hall(folder: Path, windows: int, events_endpoint: str) -> BenchH
     }
     path = folder / "hall.yaml"
     path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
-    return BenchHall(path, windows, serves, tuple(KIOSKS))
+    return BenchHall(path, serves, tuple(KIOSKS))

@@ -135,7 +135,6 @@ class Workload:
         self.seed = seed
         self.service_seconds = service_seconds
         self.timings = Timings()
-        self._citizens = 0
         #: The ticket each window serves when the measured minutes start.
         self._serving: dict[int, str | None] = {}
 
@@ -180,8 +179,8 @@ class Workload:
         if status != 201:
             self.timings.misses[f"{what}: POST /tickets answered {status}"] += 1
             return None
-        self._citizens += 1
-        self.ledger.received.append(Received(ticket["code"], self._citizens, kiosk or "booked"))
+        citizen = len(self.ledger.received) + 1
+        self.ledger.received.append(Received(ticket["code"], citizen, kiosk or "booked"))
         return ticket
 
     # --- the measured minutes --------------------------------------------------------
@@ -313,18 +312,8 @@ class Workload:
             self.timings.misses["rating not stored within 5 s"] += 1
         else:
             self.timings.rating_to_stored_ms.append((at - rating["at"]) * 1000)
-        delivered = await self._acknowledged(pad, acknowledged)
+        delivered = await self.io.settled(pad, acknowledged)
         self.ledger.ratings.append(RatingGiven(ticket, level, pad, delivered))
-
-    async def _acknowledged(self, pad: str, before: int) -> bool:
-        """Whether the pad's key was acknowledged (it stops resending then)."""
-
-        async def settled() -> dict[str, Any] | None:
-            presses = (await self.io.show(pad)).get("presses", {})
-            return presses if presses.get("pending", 1) == 0 else None
-
-        presses = await _within(settled)
-        return presses is not None and presses.get("acknowledged", 0) > before
 
 
 async def _within(probe: Callable[[], Awaitable[T | None]]) -> T | None:

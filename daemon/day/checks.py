@@ -20,6 +20,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from daemon.day.ledger import Ledger
+from daemon.queue.model import QUEUED
 
 
 @dataclass(frozen=True)
@@ -55,11 +56,6 @@ class Records:
     screens_late: list[str] = field(default_factory=list)
 
 
-#: Where a received ticket may be while the hall is still open (a benchmark
-#: stops mid-day): in its queue, not yet called.
-STILL_QUEUED = frozenset({"waiting", "transferred"})
-
-
 def check_tickets(ledger: Ledger, records: Records, hall_open: bool = False) -> CheckResult:
     """Every ticket a citizen received was called or expired (or, with the hall
     still open, still waits in its queue); none issued twice."""
@@ -77,13 +73,13 @@ def check_tickets(ledger: Ledger, records: Records, hall_open: bool = False) -> 
         elif (
             code not in records.called
             and state != "expired"
-            and not (hall_open and state in STILL_QUEUED)
+            and not (hall_open and state in QUEUED)
         ):
             problems.append(f"{code}: never called, still {state} / 未叫号，仍为 {state}")
     problems += [f"{key}: issued twice in the store / 存储中重号" for key in records.duplicates]
     detail = f"{len(holders)} tickets received, {len(records.tickets)} in the store"
     if hall_open:
-        waiting = sum(records.tickets.get(code) in STILL_QUEUED for code in holders)
+        waiting = sum(records.tickets.get(code) in QUEUED for code in holders)
         detail += f", {waiting} still waiting"
     return CheckResult(
         "tickets",

@@ -96,10 +96,19 @@ class HallIO:
         return await self._delivered(pad, "rate", {"pad": pad, "level": level})
 
     async def _delivered(self, device: str, verb: str, args: dict[str, Any]) -> bool:
-        before = (await self.show(device)).get("presses", {}).get("acknowledged", 0)
+        before = await self.acknowledged(device)
         answer = await self.sim(verb, **args)
         if not answer.get("ok") or not answer.get("sent"):
             return False
+        return await self.settled(device, before)
+
+    async def acknowledged(self, device: str) -> int:
+        """How many of `device`'s key presses the daemon has acknowledged so far."""
+        return int((await self.show(device)).get("presses", {}).get("acknowledged", 0))
+
+    async def settled(self, device: str, before: int) -> bool:
+        """Wait until `device` has no press left to send; True if one more was
+        acknowledged than `before` (the device stops resending then)."""
         deadline = time.monotonic() + SETTLE_SECONDS
         while time.monotonic() < deadline:
             presses = (await self.show(device)).get("presses", {})
