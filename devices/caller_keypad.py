@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from devices.bus_device import BusDevice, DeviceContext
@@ -36,47 +35,33 @@ class CallerKeypad(BusDevice):
         super().__init__(config, bus, context)
         self.keypad = config
         self.shown: tuple[int | None, int | None] | None = None
-        self.wanted: tuple[int | None, int | None] | None = None
         self.unknown_keys = 0
-        self._sent_at = -float("inf")
-        self._later: asyncio.TimerHandle | None = None
 
     def show(self, view: WindowView) -> None:
-        """Show the window's waiting count and current ticket number: a new
-        number at once, a new count alone at most every `count_every_seconds`."""
-        self.wanted = (view.waiting, view.number_of_ticket)
-        if self.wanted == self.shown:
+        """Show the window's waiting count and current ticket number. A new
+        number goes at once, with the count, and so does a count that becomes
+        or stops being zero (the clerk waits for citizens, or has none left);
+        any other change of the count rides with the keypad's next frame,
+        at most `count_every_seconds` later."""
+        wanted = (view.waiting, view.number_of_ticket)
+        if wanted == self.shown:
             return
-        if self.shown is None or self.wanted[1] != self.shown[1]:
-            self._send(Priority.DISPLAY)  # a new number: the clerk is looking for it
-            return
-        if self._later is not None:
-            return  # the new count goes with the send already planned
-        wait = self._sent_at + self.keypad.count_every_seconds - self.context.loop.time()
-        if wait <= 0:
-            self._send(Priority.REFRESH)
-        else:
-            self._later = self.context.loop.call_later(wait, self._send, Priority.REFRESH)
-
-    def _send(self, priority: Priority) -> None:
-        """Send what the keypad should show; a count alone goes as a re-send does,
-        behind other traffic."""
-        if self._later is not None:
-            self._later.cancel()
-            self._later = None
-        if self.wanted is None or self.wanted == self.shown:
-            return
-        self.shown = self.wanted
-        self._sent_at = self.context.loop.time()
-        data = ff68.encode(ff68.show(self.keypad.address, *self.shown))
+        urgent = (
+            self.shown is None
+            or wanted[1] != self.shown[1]
+            or (wanted[0] == 0) != (self.shown[0] == 0)
+        )
+        self.shown = wanted
+        data = ff68.encode(ff68.show(self.keypad.address, *wanted))
         self.bus.submit(
             Command(
                 self.id,
                 "display",
                 data,
-                priority,
+                Priority.DISPLAY,
                 expect=data,
                 refresh=self.keypad.probe_seconds,
+                within=None if urgent else self.keypad.count_every_seconds,
             )
         )
 

@@ -45,8 +45,9 @@ class HallScreenConfig(BusDeviceConfig):
     count_every_seconds: float = Field(
         default=10.0,
         ge=0,
-        description="Send a change of the waiting counts alone at most this often (a new "
-        "call goes at once): the hall screen's frame is the longest on its bus.",
+        description="A change of the waiting counts alone waits up to this long for the "
+        "screen's next frame (a new call goes at once): the hall screen's frame is the "
+        "longest on its bus.",
     )
 
 
@@ -56,12 +57,14 @@ class KeypadConfig(BusDeviceConfig):
         default=60.0, gt=0, description="Re-send its display this often, to see it answers."
     )
     count_every_seconds: float = Field(
-        default=30.0,
+        default=60.0,
         ge=0,
-        description="Send a change of the waiting count alone at most this often (a new "
-        "number goes at once, with the count): every ticket changes the counts of all "
-        "windows of its service, and each frame the host starts on an idle bus risks "
-        "colliding with a key press, which then waits for the keypad's resend.",
+        description="A change of the waiting count alone waits up to this long for the "
+        "keypad's next frame (a new number goes at once, with the count, and so does a "
+        "count becoming or leaving zero): every ticket changes the counts of all windows "
+        "of its service, and each frame the host starts on a quiet bus risks colliding "
+        "with a key press, which then waits for the keypad's resend. Equal to "
+        "probe_seconds, a keypad whose count keeps changing costs one frame a minute.",
     )
 
 

@@ -7,8 +7,6 @@ text periodically so a screen that lost power shows the right thing again.
 
 from __future__ import annotations
 
-import asyncio
-
 from devices.bus_device import BusDevice, DeviceContext
 from devices.config import BusDeviceConfig, HallScreenConfig, WindowScreenConfig
 from devices.events import HallView, WindowView
@@ -31,14 +29,20 @@ class Screen(BusDevice):
         super().__init__(config, bus, context)
         self.text: str | None = None
 
-    def show_text(self, text: str, priority: Priority, force: bool = False) -> None:
-        """Put `text` on the screen; unchanged text is not sent again unless `force`."""
+    def show_text(
+        self, text: str, priority: Priority, force: bool = False, within: float | None = None
+    ) -> None:
+        """Put `text` on the screen; unchanged text is not sent again unless `force`.
+        With `within`, the text may wait that long for the screen's next frame."""
         text = gbk_safe(text)
         if text == self.text and not force:
             return
         self.text = text
         data = imm.encode(imm.ScreenText(self.config.address, self.selector, text))
-        self.bus.submit(Command(self.id, "text", data, priority, refresh=self.refresh_seconds))
+        command = Command(
+            self.id, "text", data, priority, refresh=self.refresh_seconds, within=within
+        )
+        self.bus.submit(command)
 
     def details(self) -> dict[str, object]:
         return {"text": self.text, "answers": False}
@@ -90,36 +94,16 @@ class HallDisplay(Screen):
         self.refresh_seconds = config.refresh_seconds
         self.language = config.language or context.language
         self._calls: tuple[tuple[str, int], ...] | None = None
-        self._wanted: HallView | None = None
-        self._sent_at = -float("inf")
-        self._later: asyncio.TimerHandle | None = None
 
     def show(self, view: HallView) -> None:
         """Show the latest calls at once; a change of the waiting counts alone
-        at most every `count_every_seconds`: the hall screen's frame is the
-        longest on its bus, and every ticket changes a count."""
-        self._wanted = view
-        if view.calls != self._calls:
-            self._send()
-            return
-        if self._later is not None:
-            return  # the new counts go with the send already planned
-        wait = self._sent_at + self.screen.count_every_seconds - self.context.loop.time()
-        if wait <= 0:
-            self._send()
-        else:
-            self._later = self.context.loop.call_later(wait, self._send)
-
-    def _send(self) -> None:
-        if self._later is not None:
-            self._later.cancel()
-            self._later = None
-        view = self._wanted
-        if view is None:
-            return
+        rides with the screen's next frame, at most `count_every_seconds` later:
+        the hall screen's frame is the longest on its bus, and every ticket
+        changes a count."""
+        new_calls = view.calls != self._calls
         self._calls = view.calls
-        self._sent_at = self.context.loop.time()
-        self.show_text(self.render(view), Priority.DISPLAY)
+        within = None if new_calls else self.screen.count_every_seconds
+        self.show_text(self.render(view), Priority.DISPLAY, within=within)
 
     def render(self, view: HallView) -> str:
         texts, language = self.context.texts, self.language

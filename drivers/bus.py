@@ -5,7 +5,9 @@ What it does, in order of urgency:
    sees its echo), at once;
 2. sends commands by priority: what a citizen is waiting to see first
    (`Priority.CALL`), other pictures next, periodic re-sends and probes last;
-   a newer command for the same device and slot replaces one still waiting;
+   a newer command for the same device and slot replaces one still waiting,
+   and a change that may wait (`Command.within`) goes with the picture's next
+   re-send, brought forward to at most `within` from now;
 3. keeps each device's gap between two frames addressed to it (an IMM screen
    needs 100 ms to take in a frame) without holding up the other devices;
 4. waits for the answer of a device that answers (FF68 devices echo host
@@ -70,6 +72,15 @@ class Command:
     priority: Priority
     expect: bytes | None = None  # the device's answer that confirms it
     refresh: float | None = None  # a standing picture: re-sent this often and after reconnects
+    # A change to a standing picture that may wait this long: it replaces the
+    # picture and rides with its next re-send, due no later than `within` from
+    # now. Every frame the master starts on a quiet bus may meet a key press
+    # starting at the same moment, so changes that can wait share frames.
+    within: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.within is not None and self.refresh is None:
+            raise ValueError(f"{self.device}/{self.slot}: only a standing picture can wait")
 
 
 @dataclass
@@ -156,11 +167,26 @@ class BusMaster:
         if self.up is False and command.refresh is None:
             self._endpoints[command.device].listener.command_done(command, False)
             return
+        now = time.monotonic()
         with self._lock:
-            self._pending[key] = command
-            if command.refresh is not None:
-                self._standing[key] = _Standing(command, time.monotonic() + command.refresh)
+            if command.within is not None and key in self._standing:
+                self._defer(key, command, now + command.within)
+            else:
+                self._pending[key] = command
+                if command.refresh is not None:
+                    self._standing[key] = _Standing(command, now + command.refresh)
         self.link.wake()
+
+    def _defer(self, key: tuple[str, str], command: Command, by: float) -> None:
+        """Make `command` the standing picture, sent with the next re-send, by `by`
+        at the latest; or with a send of the picture already on its way."""
+        standing = self._standing[key]
+        standing.command = command
+        waiting = self._pending.get(key)
+        if waiting is None:
+            standing.due = min(standing.due, by)
+        else:  # newer bytes, at the urgency already asked for
+            self._pending[key] = replace(command, priority=min(waiting.priority, command.priority))
 
     def start(self) -> None:
         self._thread.start()

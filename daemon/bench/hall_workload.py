@@ -3,8 +3,12 @@
 Citizens take tickets at the two kiosks a little faster than the windows
 serve them (the queues never run dry); at each window a clerk presses call,
 serves for about `service_seconds`, presses the rate key, and the citizen
-rates on the pad; then the next call. Everything goes through the simulated
-devices (`hallkeeper simulate`) and the daemon's API, as in a hall.
+reads the pad and rates; a moment later the clerk calls the next. Keys go at
+a person's pace: a key pressed within milliseconds of what the hall just
+showed would fall among the frames the host sends in answer (the pad's stars,
+the keypads' new counts), which no clerk or citizen does. Everything goes
+through the simulated devices (`hallkeeper simulate`) and the daemon's API,
+as in a hall.
 
 Three timings, all on the machine's monotonic clock (or its wall clock for
 the printer, which stamps its cuts so), which the processes share; a key's
@@ -48,6 +52,10 @@ SURPLUS = 1.1
 BACKLOG_PER_WINDOW = 2
 #: A call slower than this many wire times is listed with where its time went.
 SLOW = 2.0
+#: Seconds a citizen reads the pad's prompt before pressing a key, and a
+#: clerk takes after the rating before pressing call (uniform between).
+CITIZEN_READS = (1.0, 4.0)
+CLERK_REACTS = (0.5, 2.0)
 #: Pad keys pressed, by rating level (1 非常满意 … 4 不满意 on a four-key pad).
 LEVEL_WEIGHTS = {1: 70, 2: 20, 3: 7, 4: 3}
 
@@ -225,6 +233,7 @@ class Workload:
             await asyncio.sleep(serving)
             if ticket is not None:
                 await self._rate(window, ticket, rng)
+                await asyncio.sleep(rng.uniform(*CLERK_REACTS))
             ticket = await self._call(window)
             serving = self.service_seconds * rng.uniform(0.5, 1.5) if ticket else 1.0
 
@@ -299,6 +308,7 @@ class Workload:
         if asking is None:
             self.timings.misses["pad not prompted within 5 s"] += 1
             return
+        await asyncio.sleep(rng.uniform(*CITIZEN_READS))
         acknowledged = asking.get("presses", {}).get("acknowledged", 0)
         level = rng.choices(list(LEVEL_WEIGHTS), weights=list(LEVEL_WEIGHTS.values()))[0]
         stored = self.feed.expect(EventFeed.RATED, ticket)

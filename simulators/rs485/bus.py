@@ -45,7 +45,7 @@ D = TypeVar("D", bound=BusDevice)
 COMMAND_TIMEOUT = 5.0
 #: Devices listen before they talk: a frame of their own starts only after
 #: this much silence, in byte times; an answer to the host after ANSWER_BYTES.
-#: The host acknowledges after 2 byte times and starts a new command after 5
+#: The host acknowledges after 2 byte times and starts a new command after 8
 #: (drivers.bus), so answers come first, then key presses, then new commands.
 LISTEN_BYTES = 5.0
 ANSWER_BYTES = 1.0

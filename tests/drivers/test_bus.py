@@ -251,6 +251,44 @@ def test_a_standing_picture_is_re_sent_periodically(bus: BusMaster, wire: Wire) 
     assert wire.frames(3, timeout=3) == [picture] * 3
 
 
+def test_changes_that_may_wait_ride_with_the_next_re_send_in_one_frame(
+    bus: BusMaster, wire: Wire
+) -> None:
+    recorder = Recorder()
+    bus.attach(screen(1, recorder))
+    bus.start()
+    first = text(1, "社保等候5人")
+    bus.submit(Command("screen-1", "text", first, Priority.DISPLAY, refresh=60))
+    assert wire.frames(1) == [first]  # a picture with nothing standing goes at once
+    sent_at = time.monotonic()
+    for count in (6, 7, 8):
+        changed = text(1, f"社保等候{count}人")
+        bus.submit(Command("screen-1", "text", changed, Priority.DISPLAY, refresh=60, within=0.3))
+    assert wire.frames(1) == [text(1, "社保等候8人")]  # the newest, once, when it was due
+    assert time.monotonic() - sent_at >= 0.29
+    assert not select.select([wire.master], [], [], 0.3)[0]
+    call = text(1, "请A001号到1号窗口")
+    bus.submit(Command("screen-1", "text", call, Priority.CALL, refresh=60))
+    assert wire.frames(1) == [call]  # what may not wait goes at once
+
+
+def test_a_change_that_may_wait_joins_a_send_already_on_its_way(bus: BusMaster, wire: Wire) -> None:
+    recorder = Recorder()
+    bus.attach(screen(1, recorder))
+    call = text(1, "请A001号到1号窗口")
+    later = text(1, "请A001号到1号窗口 张三")
+    bus.submit(Command("screen-1", "text", call, Priority.CALL, refresh=60))
+    bus.submit(Command("screen-1", "text", later, Priority.DISPLAY, refresh=60, within=30))
+    bus.start()
+    assert wire.frames(1) == [later]  # at once, with the newer text
+    assert not select.select([wire.master], [], [], 0.3)[0]
+
+
+def test_only_a_standing_picture_can_wait() -> None:
+    with pytest.raises(ValueError, match="screen-1/text"):
+        Command("screen-1", "text", b"", Priority.DISPLAY, within=1.0)
+
+
 def test_a_frame_from_an_unknown_address_or_garbage_is_counted(bus: BusMaster, wire: Wire) -> None:
     recorder = Recorder()
     bus.attach(keypad(1, recorder))
