@@ -21,6 +21,9 @@ from drivers.ff68 import codec as ff68
 log = logging.getLogger(__name__)
 
 STARS_FOR_LEVEL = {1: 5, 2: 4, 3: 3, 4: 2, 5: 1}  # 非常满意 lights five stars
+# A prompt the pad did not echo (lost to a collision on the bus, say) is sent
+# again while it is open: otherwise the citizen faces a pad that never asks.
+PROMPT_SENDS = 3
 
 
 class EvaluationPad(BusDevice):
@@ -32,6 +35,7 @@ class EvaluationPad(BusDevice):
         self.pad = config
         self.prompted_for: str | None = None
         self._timeout: asyncio.TimerHandle | None = None
+        self._prompt_sends = 0
         self.unknown_keys = 0
         self._show_stars(5)
 
@@ -39,9 +43,21 @@ class EvaluationPad(BusDevice):
         """Ask the citizen to rate `ticket`; a prompt still open is replaced."""
         self._end_prompt()
         self.prompted_for = ticket
+        self._prompt_sends = 0
+        self._send_prompt()
+        self._timeout = self.context.loop.call_later(self.pad.timeout_seconds, self._timed_out)
+
+    def _send_prompt(self) -> None:
+        self._prompt_sends += 1
         data = ff68.encode(ff68.start_rating(self.pad.address))
         self.bus.submit(Command(self.id, "prompt", data, Priority.DISPLAY, expect=data))
-        self._timeout = self.context.loop.call_later(self.pad.timeout_seconds, self._timed_out)
+
+    def _done(self, command: Command, answered: bool | None) -> None:
+        super()._done(command, answered)
+        lost = command.slot == "prompt" and answered is False and bool(self.bus.up)
+        prompt_open = self._timeout is not None
+        if lost and prompt_open and self._prompt_sends < PROMPT_SENDS:
+            self._send_prompt()
 
     def is_event(self, frame: ff68.Frame) -> bool:
         return frame.func == ff68.FUNC_PAD_KEY

@@ -50,6 +50,24 @@ def test_a_level_map_must_fit_the_keys() -> None:
         PadConfig(**settings, levels=[1, 2, 3, 6])
 
 
+async def test_a_prompt_the_pad_did_not_echo_is_sent_again_while_it_is_open(
+    hall: Hall,
+) -> None:
+    device = pad(hall)
+    device.prompt("A007")
+    for _ in range(4):  # lost on the bus each time
+        device.command_done(hall.bus.slot("prompt")[-1], False)
+        await settle()
+    assert len(hall.bus.slot("prompt")) == 3, "sent three times in all, then left"
+
+    device.prompt("A008")
+    device.command_done(hall.bus.slot("prompt")[-1], True)
+    await key(device, 0)
+    device.command_done(hall.bus.slot("prompt")[-1], False)  # a late failure: no prompt open
+    await settle()
+    assert len(hall.bus.slot("prompt")) == 4
+
+
 async def test_a_rating_names_the_ticket_it_was_prompted_for(hall: Hall) -> None:
     device = pad(hall)
     device.prompt("A007")
