@@ -86,6 +86,7 @@ class BusDevice:
                     DeviceState.OFFLINE,
                     f"no answer at address {self.config.address} ({self._misses} commands)",
                 )
+        self.on_done(command, answered)
 
     def _link(self, up: bool, reason: str | None) -> None:
         if not up:
@@ -124,6 +125,9 @@ class BusDevice:
 
     def on_frame(self, frame: Frame) -> None:
         """A frame the device sent, acknowledged and deduplicated."""
+
+    def on_done(self, command: Command, answered: bool | None) -> None:
+        """A command went out: answered, not answered (False), or it expects no answer (None)."""
 
     def details(self) -> dict[str, object]:
         return {}

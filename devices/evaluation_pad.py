@@ -52,8 +52,7 @@ class EvaluationPad(BusDevice):
         data = ff68.encode(ff68.start_rating(self.pad.address))
         self.bus.submit(Command(self.id, "prompt", data, Priority.DISPLAY, expect=data))
 
-    def _done(self, command: Command, answered: bool | None) -> None:
-        super()._done(command, answered)
+    def on_done(self, command: Command, answered: bool | None) -> None:
         lost = command.slot == "prompt" and answered is False and bool(self.bus.up)
         prompt_open = self._timeout is not None
         if lost and prompt_open and self._prompt_sends < PROMPT_SENDS:
