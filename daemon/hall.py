@@ -65,6 +65,8 @@ class Hall:
         self._next_seq = 1
         self._subscribers: list[Subscriber] = []
         self._writer: StoreWriter | None = None
+        #: called on the writer thread with each commit's duration, in seconds
+        self.commit_timers: list[Callable[[float], None]] = []
         self._rebuilding = False
         self._day_timer: asyncio.Task[None] | None = None
         self.store_error: str | None = None
@@ -96,7 +98,11 @@ class Hall:
     async def start(self, day_timer: bool = True) -> None:
         await self._load()
         self._writer = StoreWriter(
-            self.store, asyncio.get_running_loop(), self._committed_batch, self._failed_batch
+            self.store,
+            asyncio.get_running_loop(),
+            self._committed_batch,
+            self._failed_batch,
+            self.commit_timers,
         )
         self._writer.start()
         await self._execute(lambda state, now: Outcome(None, self.engine.sync_windows(state, now)))
@@ -144,6 +150,12 @@ class Hall:
         outcome = operation(self.planned, now)
         await self._submit(outcome.change)
         return outcome.value
+
+    async def durable(self) -> None:
+        """Return once every change planned so far is stored: an empty change
+        queued behind them commits after them."""
+        if self.pending_events and self._writer is not None:
+            await self._submit(Change())
 
     def _submit(self, change: Change) -> asyncio.Future[None]:
         assert self._writer is not None

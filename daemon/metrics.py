@@ -1,6 +1,6 @@
 """Prometheus metrics of the hall: counters and histograms fed by committed
-events and the loop lag watcher; gauges and device, bus and MQTT counters
-read off the running hall when scraped."""
+events, the store's commits and the loop lag watcher; gauges and device, bus
+and MQTT counters read off the running hall when scraped."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ MINUTE = 60.0
 WAITING_BUCKETS = tuple(MINUTE * m for m in (1, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180))
 SERVICE_BUCKETS = tuple(MINUTE * m for m in (1, 2, 5, 10, 15, 20, 30, 45, 60))
 LAG_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+COMMIT_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
 class HallMetrics:
@@ -64,6 +65,13 @@ class HallMetrics:
             registry=self.registry,
         )
         info.lag_observers.append(lag.observe)
+        commits = Histogram(
+            "hallkeeper_store_commit_seconds",
+            "How long each store commit took, fsync included: every change waits for one.",
+            buckets=COMMIT_BUCKETS,
+            registry=self.registry,
+        )
+        hall.commit_timers.append(commits.observe)
         self.registry.register(_HallState(hall, info))
         self.registry.register(_Devices(info))
         self.registry.register(_Mqtt(hall, info))

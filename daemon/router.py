@@ -210,14 +210,24 @@ class Router:
                     self._prompt(window, ticket)
 
     async def _rating(self, rating: RatingEntered) -> None:
-        await self.hall.perform(
-            self.hall.engine.rate,
-            rating.window,
-            rating.level,
-            rating.device,
-            None,
-            rating.ticket,
-        )
+        """Store the rating, then let the pad know; a rating the store could not
+        take is not settled, so the pad sends it again."""
+        try:
+            await self.hall.perform(
+                self.hall.engine.rate,
+                rating.window,
+                rating.level,
+                rating.device,
+                None,
+                rating.ticket,
+            )
+        except QueueError:
+            # refused for good (already rated, nothing to rate), judged on what is
+            # planned: settled once that is stored
+            await self.hall.durable()
+            rating.settled()
+            raise
+        rating.settled()
 
     async def _finger(self, event: FingerIdentified | FingerUnknown) -> None:
         """A punch, and at a window's reader a sign-in or sign-out; a finger

@@ -37,6 +37,8 @@ class BusDevice:
     answers: ClassVar[bool]
     gap: ClassVar[float] = 0.0
     reply_timeout: ClassVar[float] = 0.1
+    #: its frames are acknowledged by the subclass (`BusMaster.acknowledge`), not at once
+    holds_acknowledgement: ClassVar[bool] = False
 
     def __init__(self, config: BusDeviceConfig, bus: BusMaster, context: DeviceContext) -> None:
         self.config = config
@@ -52,6 +54,7 @@ class BusDevice:
             reply_timeout=self.reply_timeout,
             is_event=self.is_event,
             acknowledge=self.acknowledge,
+            holds_acknowledgement=self.holds_acknowledgement,
         )
         bus.attach(self.endpoint)
 

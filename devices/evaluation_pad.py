@@ -4,6 +4,11 @@ The hall prompts it when a ticket is completed at its window, or when the
 clerk presses the rate key. A key gives a rating on the national five-level
 scale through the pad's key map; no key before the timeout is recorded as
 unrated, never as satisfied.
+
+The pad shows the citizen a key as delivered when the host echoes it, and the
+citizen then walks away: so the key is echoed once its rating is stored, not
+when it arrives. A daemon killed in between leaves the key unechoed: the pad
+resends it, and shows it as not sent if nobody answers.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ PROMPT_SENDS = 3
 class EvaluationPad(BusDevice):
     kind = "evaluation-pad"
     answers = True
+    holds_acknowledgement = True
 
     def __init__(self, config: PadConfig, bus: BusMaster, context: DeviceContext) -> None:
         super().__init__(config, bus, context)
@@ -69,12 +75,21 @@ class EvaluationPad(BusDevice):
         if isinstance(key, FrameError) or key.key >= self.pad.keys:
             self.unknown_keys += 1
             log.warning("pad %s: a key it does not have: %s", self.id, key)
+            self.bus.acknowledge(self.id, frame)  # nothing to store: stop the resends
             return
         level = self.pad.key_levels[key.key]
         ticket = self.prompted_for
         self._end_prompt()
         self._show_stars(STARS_FOR_LEVEL[level])
-        self.context.emit(RatingEntered(self.id, self.pad.window, ticket, level))
+        self.context.emit(
+            RatingEntered(
+                self.id,
+                self.pad.window,
+                ticket,
+                level,
+                settled=lambda: self.bus.acknowledge(self.id, frame),
+            )
+        )
 
     def _timed_out(self) -> None:
         ticket = self.prompted_for

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -34,6 +35,9 @@ class RatingEntered:
     window: int
     ticket: str | None  # the ticket the pad was prompted for, if it was
     level: int | None  # 1 非常满意 … 5 非常不满意; None: unrated
+    # Called once the rating is stored, or refused for good (already rated):
+    # the pad shows the citizen the key as delivered only then.
+    settled: Callable[[], None] = field(default=lambda: None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 What it does, in order of urgency:
 1. acknowledges every frame a device sends (an FF68 keypad resends until it
-   sees its echo), at once;
+   sees its echo), at once, or, for a device whose frames must be stored
+   before it is told they arrived (`Endpoint.holds_acknowledgement`), when
+   its listener says so (`acknowledge`);
 2. sends commands by priority: what a citizen is waiting to see first
    (`Priority.CALL`), other pictures next, periodic re-sends and probes last;
    a newer command for the same device and slot replaces one still waiting,
@@ -114,6 +116,10 @@ class Endpoint:
     reply_timeout: float = 0.1  # after the command's last byte is on the wire
     is_event: Callable[[Frame], bool] = lambda frame: False  # frames it sends on its own
     acknowledge: Callable[[Frame], Frame] | None = None
+    # The listener acknowledges the device's frames itself (`BusMaster.acknowledge`),
+    # once what they say is safe: a device shows its user an acknowledged frame
+    # as delivered.
+    holds_acknowledgement: bool = False
     # The same frame again within this is a resend (our echo was lost), not a
     # second press: FF68 frames carry no sequence number, so a second press of
     # the same key this soon is taken as one (a debounce).
@@ -121,6 +127,7 @@ class Endpoint:
     stats: Stats = field(default_factory=Stats)
     ready_at: float = 0.0
     last_event: tuple[bytes, float] | None = None
+    acknowledged: bytes | None = None  # the last frame its listener had acknowledged
 
 
 @dataclass
@@ -175,6 +182,15 @@ class BusMaster:
                 self._pending[key] = command
                 if command.refresh is not None:
                     self._standing[key] = _Standing(command, now + command.refresh)
+        self.link.wake()
+
+    def acknowledge(self, device: str, frame: Frame) -> None:
+        """Acknowledge `frame` of a device that holds its acknowledgements, and its
+        resends from now on (our echo may be lost on the wire like any frame)."""
+        endpoint = self._endpoints[device]
+        assert endpoint.acknowledge is not None, f"{device} sends no frames to acknowledge"
+        endpoint.acknowledged = encode(frame)
+        self._acks.append((endpoint, encode(endpoint.acknowledge(frame))))
         self.link.wake()
 
     def _defer(self, key: tuple[str, str], command: Command, by: float) -> None:
@@ -338,15 +354,19 @@ class BusMaster:
             return  # too short for anything a device sends on its own
         if not endpoint.is_event(frame):
             return  # a late answer to a command already given up on
-        if endpoint.acknowledge is not None:
-            self._acks.append((endpoint, encode(endpoint.acknowledge(frame))))
         now = time.monotonic()
         self._hold_until = now + EVENT_HOLD
         last = endpoint.last_event
         endpoint.last_event = (wire, now)
-        if last is not None and last[0] == wire and now - last[1] < endpoint.duplicate_window:
-            endpoint.stats.duplicates += 1  # resent because our echo was lost
+        resent = last is not None and last[0] == wire and now - last[1] < endpoint.duplicate_window
+        if endpoint.acknowledge is not None and (
+            not endpoint.holds_acknowledgement or (resent and endpoint.acknowledged == wire)
+        ):
+            self._acks.append((endpoint, encode(endpoint.acknowledge(frame))))
+        if resent:
+            endpoint.stats.duplicates += 1  # resent because our echo was lost, or is not due
             return
+        endpoint.acknowledged = None  # a new press: its listener has yet to see it
         endpoint.listener.frame_received(frame)
 
     def _can_send(self, now: float) -> bool:

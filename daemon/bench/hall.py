@@ -16,10 +16,13 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import math
 import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
 
 from daemon.bench.bus import spread
 from daemon.bench.hall_layout import BenchHall, write_bench_hall
@@ -40,6 +43,8 @@ EXIT_PASSED, EXIT_FAILED, EXIT_NO_HALL = 0, 1, 3
 CPU_GOAL_PERCENT = 25.0
 RSS_GOAL_MB = 200.0
 WIRE_RATIO_GOAL = 2.0
+#: Commit times (ms, buckets of the daemon's histogram) the benchmark counts.
+SLOW_COMMITS = (50, 100, 250)
 
 
 def run_hall_bench(windows: int, minutes: float, seed: int, service_seconds: float) -> int:
@@ -93,8 +98,10 @@ async def _bench(
         gc.freeze()  # a full collection here would delay the moments this process stamps
         assert processes.daemon is not None and processes.daemon.process is not None
         usage = ProcessUsage(processes.daemon.process.pid).start()
+        commits_before = await io.metrics()
         await workload.run(seconds)
         used = usage.read()
+        commits = store_commits(commits_before, await io.metrics())
         config = load_config(processes.simulate.overlay)
         buses = await bus_counters(io, config)
         records = await read_records(io, config, Screens.of(config))
@@ -113,6 +120,7 @@ async def _bench(
         "buses": len(config.links),
         "minutes": round(seconds / 60, 2),
         **figures(workload.timings, used),
+        "store_commits": commits,
         "bus_counters": buses,
         "goals": goals(workload.timings, used),
         "checks": [_check(c) for c in checks],
@@ -126,6 +134,32 @@ async def bus_counters(io: HallIO, config: HallConfig) -> dict[str, int]:
     for link in config.links:
         total.update((await io.show(link.id)).get("counters", {}))
     return dict(total)
+
+
+def store_commits(before: str | None, after: str | None) -> dict[str, int] | None:
+    """The daemon's store commits over the measured minutes, and how many took
+    longer than each of `SLOW_COMMITS` ms: a call waits for its commit, so a
+    disk that stalls shows up in the tail of key to screen."""
+    if before is None or after is None:
+        return None
+    start, end = _commit_buckets(before), _commit_buckets(after)
+    total = end[math.inf] - start[math.inf]
+    figures = {"count": int(total)}
+    for ms in SLOW_COMMITS:
+        within = end[ms / 1000] - start[ms / 1000]
+        figures[f"over_{ms}_ms"] = int(total - within)
+    return figures
+
+
+def _commit_buckets(text: str) -> dict[float, float]:
+    """Upper bound (seconds) -> commits at most that long, from the histogram."""
+    return {
+        float(sample.labels["le"]): sample.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "hallkeeper_store_commit_seconds"
+        for sample in family.samples
+        if sample.name.endswith("_bucket")
+    }
 
 
 def figures(timings: Timings, used: Usage) -> dict[str, Any]:

@@ -67,6 +67,16 @@ class HallIO:
         except ValueError:
             return reply.status_code, None
 
+    async def metrics(self) -> str | None:
+        """The daemon's Prometheus metrics, as text; None if it did not answer."""
+        try:
+            reply = await self._client.get(
+                f"{self.base_url}/metrics", headers={"Authorization": f"Bearer {self.admin}"}
+            )
+        except httpx.HTTPError:
+            return None
+        return reply.text if reply.status_code == 200 else None
+
     async def window(self, number: int) -> dict[str, Any] | None:
         status, answer = await self.api("GET", f"/windows/{number}")
         return answer if status == 200 else None

@@ -10,11 +10,19 @@ pyserial traps handled here: a USB adapter that vanishes makes the port
 "readable" forever with nothing to read, which pyserial reports as a
 SerialException on read; a pty whose other side closed gives EIO; after
 either, the port object is useless and must be rebuilt.
+
+A USB adapter holds received bytes back for its latency timer (16 ms by
+default on FTDI chips) before it hands them to the host. On a half-duplex
+bus that is 16 ms in which the host cannot hear a device that started to
+talk, and talks over it. So the link asks the driver for low-latency mode
+(ASYNC_LOW_LATENCY, which sets an FTDI's timer to 1 ms); ports without the
+setting (a pty, socket://, many other adapters) work as before.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import select
 
@@ -24,9 +32,23 @@ BITS_PER_BYTE = 10  # start bit, 8 data bits, stop bit (8N1)
 READ_CHUNK = 4096
 POLL_WITHOUT_FILENO = 0.005  # for handlers with no file descriptor (rfc2217://)
 
+log = logging.getLogger(__name__)
+
 
 class LinkError(Exception):
     """The port itself failed; close the link and open it again."""
+
+
+def low_latency_mode(port: object) -> bool:
+    """Ask the port's driver for low-latency mode; whether it took it."""
+    setter = getattr(port, "set_low_latency_mode", None)
+    if setter is None:
+        return False
+    try:
+        setter(True)
+    except (ValueError, OSError, NotImplementedError, serial.SerialException):
+        return False  # pyserial says ValueError when the driver has no such setting
+    return True
 
 
 class SerialLink:
@@ -35,7 +57,10 @@ class SerialLink:
         self.baudrate = baudrate
         self._port: serial.SerialBase | None = None
         self._fileno: int | None = None
+        #: whether the driver hands received bytes over at once (see above)
+        self.low_latency = False
         self._wake_r, self._wake_w = os.pipe()
+        self._disposed = False
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
 
@@ -61,6 +86,9 @@ class SerialLink:
         except (AttributeError, OSError, serial.SerialException):
             self._fileno = None  # rfc2217:// reads in a thread of its own
             port.timeout = POLL_WITHOUT_FILENO
+        self.low_latency = low_latency_mode(port)
+        if self.low_latency:
+            log.info("%s: low-latency mode on", self.url)
         self._port = port
 
     def close(self) -> None:
@@ -112,11 +140,16 @@ class SerialLink:
             raise LinkError(f"{self.url}: {exc}") from exc
 
     def wake(self) -> None:
-        """End a `read` waiting in another thread, e.g. when there is something to send."""
+        """End a `read` waiting in another thread, e.g. when there is something to send.
+        Does nothing once the link is disposed (a device told something while its
+        bus stops)."""
+        if self._disposed:
+            return
         with contextlib.suppress(BlockingIOError):  # a wake-up is already pending
             os.write(self._wake_w, b"x")
 
     def dispose(self) -> None:
+        self._disposed = True
         self.close()
         os.close(self._wake_r)
         os.close(self._wake_w)

@@ -272,7 +272,15 @@ class SimulatedBus:
 
     def _start_next(self, now: float) -> None:
         """Carrier sense: once the wire is quiet the oldest answer goes out, or,
-        after a longer silence, the oldest frame of any kind."""
+        after a longer silence, the oldest frame of any kind.
+
+        What the host wrote before this moment is on the wire first: a device
+        hears a byte as it starts, and this thread may have woken late (the
+        machine is busy), so bytes waiting in the pty are read before a device
+        decides the wire is quiet. Otherwise the thread's own lateness would
+        show up as collisions that a real device, talking on time, never has."""
+        if self._outbox and self._master is not None:
+            self._read_host()
         while True:
             with self._lock:
                 outgoing = self._next_outgoing(now)

@@ -96,6 +96,23 @@ async def test_concurrent_changes_share_a_commit(hall: Hall, store: GatedStore) 
     assert hall._writer.commits - before <= 3  # one fsync for many tickets
 
 
+async def test_each_commit_is_timed_with_the_wait_for_the_disk_in_it(
+    hall: Hall, store: GatedStore
+) -> None:
+    """A commit held up (a slow fsync) is timed as long as it took: the metrics
+    show the disk's share of a slow call."""
+    timed: list[float] = []
+    hall.commit_timers.append(timed.append)
+    store.gate.clear()
+    issuing = [asyncio.create_task(hall.issue("tax")) for _ in range(5)]
+    await asyncio.sleep(0.1)
+    store.gate.set()
+    await asyncio.gather(*issuing)
+    await hall.issue("tax")
+    assert 2 <= len(timed) <= 3  # the five share one or two commits, the sixth its own
+    assert max(timed) >= 0.09
+
+
 async def test_events_are_gap_free_and_written_with_their_change(hall: Hall) -> None:
     told: list[EventRecord] = []
     hall.subscribe(told.extend)

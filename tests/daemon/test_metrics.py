@@ -48,7 +48,7 @@ def settled(samples: Samples) -> bool:
     )
 
 
-def test_tickets_calls_devices_buses_outbox_and_loop_lag(tmp_path: Path) -> None:
+def test_tickets_calls_devices_buses_outbox_loop_lag_and_commits(tmp_path: Path) -> None:
     document = small_hall(tmp_path) | {
         **window_one_and_kiosk_one("/dev/hallkeeper/bus-1", {"host": "192.0.2.1"}),
         "mqtt": {"broker": "embedded"},
@@ -89,3 +89,6 @@ def test_tickets_calls_devices_buses_outbox_and_loop_lag(tmp_path: Path) -> None
     assert value(samples, "hallkeeper_mqtt_connected") == 1
     assert value(samples, "hallkeeper_mqtt_outbox_events") == 0
     assert value(samples, "hallkeeper_loop_lag_sample_seconds_count") > 0
+    # two tickets and a call, each answered after its own commit
+    assert value(samples, "hallkeeper_store_commit_seconds_count") >= 3
+    assert value(samples, "hallkeeper_store_commit_seconds_sum") > 0

@@ -4,6 +4,7 @@ devices and router on one side of a pty, the device simulators on the other."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -205,6 +206,34 @@ async def test_a_pad_key_stores_the_rating_with_ticket_window_and_clerk(
     )
     events = running.hall.store.events_after(0, 1000)
     assert [e["type"] for e in events][-2:] == ["rating.given", "rating.alert"]
+
+
+async def test_a_pad_sees_its_key_delivered_only_once_the_rating_is_stored(
+    running: RunningHall,
+) -> None:
+    """The disk holds the commit back (another writer has the store locked): the
+    pad's key goes unanswered and the pad resends it; once the rating is stored
+    the pad gets its echo, and the rating is stored once."""
+    code = await issue(running)
+    running.keypad("keypad-2").press("call")
+    await until(lambda: running.hall.committed.windows[2].current == code)
+    running.keypad("keypad-2").press("rate")
+    pad = running.pad("pad-2")
+    await until(lambda: pad.prompted, what="the prompt from the rate key")
+    blocker = sqlite3.connect(running.hall.store.path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        pad.rate(1)
+        await until(lambda: pad.snapshot()["frames"]["resends"] >= 1, what="a resend")
+        assert pad.snapshot()["presses"]["acknowledged"] == 0
+        assert not running.hall.committed.tickets[code].rated
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    await until(lambda: pad.snapshot()["presses"]["acknowledged"] == 1, what="the echo")
+    assert pad.snapshot()["presses"]["failed"] == 0
+    assert running.hall.committed.tickets[code].rated
+    assert [r.level for r in running.hall.store.ratings_of(running.hall.committed.day)] == [1]
 
 
 async def test_no_key_before_the_pad_times_out_is_unrated(running: RunningHall) -> None:

@@ -15,6 +15,7 @@ from devices.bus_device import DeviceContext
 from devices.config import Texts
 from devices.events import DeviceEvent
 from drivers.bus import Command, Endpoint
+from drivers.ff68.codec import Frame
 
 UTC8 = dt.timezone(dt.timedelta(hours=8))
 
@@ -25,9 +26,13 @@ class RecordingBus:
     reopens: int = 0
     endpoints: dict[str, Endpoint] = field(default_factory=dict)
     sent: list[Command] = field(default_factory=list)
+    acknowledged: list[tuple[str, Frame]] = field(default_factory=list)
 
     def attach(self, endpoint: Endpoint) -> None:
         self.endpoints[endpoint.device] = endpoint
+
+    def acknowledge(self, device: str, frame: Frame) -> None:
+        self.acknowledged.append((device, frame))
 
     def submit(self, command: Command) -> None:
         self.sent.append(command)

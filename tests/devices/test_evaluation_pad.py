@@ -100,6 +100,19 @@ async def test_a_key_the_pad_does_not_have_is_counted(hall: Hall) -> None:
     assert hall.events == []
     assert device.details()["unknown_keys"] == 1
     assert device.prompted_for == "A007"
+    assert hall.bus.acknowledged == [("pad-4", ff68.pad_key(104, 4))]  # no resends of it
+
+
+async def test_a_key_is_acknowledged_once_its_rating_is_settled_not_before(hall: Hall) -> None:
+    device = pad(hall)
+    assert hall.bus.endpoints["pad-4"].holds_acknowledgement
+    device.prompt("A007")
+    await key(device, 0)
+    [rating] = hall.events
+    assert hall.bus.acknowledged == [], "the pad would show the key as delivered"
+    assert isinstance(rating, RatingEntered)
+    rating.settled()
+    assert hall.bus.acknowledged == [("pad-4", ff68.pad_key(104, 0))]
 
 
 async def test_pad_keys_get_the_pads_acknowledgement(hall: Hall) -> None:

@@ -153,6 +153,42 @@ def test_a_key_frame_is_echoed_and_delivered_once_even_when_resent(
     assert recorder.frames == [press]
 
 
+def nothing_written(wire: Wire, seconds: float = 0.2) -> bool:
+    return not select.select([wire.master], [], [], seconds)[0]
+
+
+def test_a_device_that_holds_its_acknowledgements_is_echoed_when_its_listener_says(
+    bus: BusMaster, wire: Wire
+) -> None:
+    """An evaluation pad's key is acknowledged only once the rating is stored: until
+    then its resends are neither echoed nor delivered again; after, they are echoed."""
+    recorder = Recorder()
+    pad = Endpoint(
+        device="pad-5",
+        address=5,
+        listener=recorder,
+        is_event=lambda f: f.func == ff68.FUNC_PAD_KEY,
+        acknowledge=ff68.pad_ack,
+        holds_acknowledgement=True,
+    )
+    bus.attach(pad)
+    bus.start()
+    until(lambda: bus.up)
+    key = ff68.Frame(5, ff68.FUNC_PAD_KEY, bytes([1]))
+    wire.send(key)
+    until(lambda: recorder.frames == [key])
+    assert nothing_written(wire)
+    wire.send(key)  # the pad resends: still not stored
+    assert nothing_written(wire)
+    bus.acknowledge("pad-5", key)
+    ack = bytes.fromhex("ff 68 03 03 68 05 01 01 07 16")  # PROTOCOLS.md §1
+    assert wire.frames(1) == [ack]
+    wire.send(key)  # our echo was lost: the resend is echoed at once
+    assert wire.frames(1) == [ack]
+    assert recorder.frames == [key]
+    assert pad.stats.duplicates == 2
+
+
 def test_a_command_waits_for_its_echo_and_a_silent_device_times_out_alone(
     bus: BusMaster, wire: Wire
 ) -> None:

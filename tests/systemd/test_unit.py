@@ -102,7 +102,16 @@ def test_sysusers_makes_the_user_in_the_units_groups(tmp_path: Path) -> None:
 
 RULES = SYSTEMD / "udev" / "61-hallkeeper.rules"
 NAMES = SYSTEMD / "udev" / "62-hallkeeper-names.rules"
-MATCH_KEYS = {"ACTION", "KERNEL", "SUBSYSTEM", "SUBSYSTEMS", "KERNELS", "DRIVERS", "TEST"}
+MATCH_KEYS = {
+    "ACTION",
+    "KERNEL",
+    "SUBSYSTEM",
+    "SUBSYSTEMS",
+    "KERNELS",
+    "DRIVER",
+    "DRIVERS",
+    "TEST",
+}
 ASSIGN_KEYS = {"GROUP", "MODE", "SYMLINK", "GOTO", "LABEL", "IMPORT"}
 ATTR = re.compile(r"^(ATTRS?|ENV|ATTR)\{[\w/]+\}$|^IMPORT\{builtin\}$")
 PAIR = re.compile(r'\s*([A-Z]+(?:\{[\w/]+\})?)\s*(==|!=|\+=|:=|=)\s*"([^"]*)"\s*(?:,|$)')
@@ -155,3 +164,13 @@ def test_adapters_are_left_alone_by_modem_manager_and_named_under_hallkeeper() -
     assert groups <= {"dialout", "lp", "audio"}
     labels = [v for rule in parsed for k, _, v in rule if k in ("GOTO", "LABEL")]
     assert labels == ["hallkeeper_end", "hallkeeper_end"]
+
+
+def test_ftdi_adapters_hand_over_what_they_receive_within_a_millisecond() -> None:
+    ftdi = [
+        dict((k, v) for k, _, v in rule)
+        for rule in rules(RULES.read_text())
+        if ("DRIVER", "==", "ftdi_sio") in rule
+    ]
+    assert [r.get("SUBSYSTEM") for r in ftdi] == ["usb-serial"]
+    assert ftdi[0]["ATTR{latency_timer}"] == "1"

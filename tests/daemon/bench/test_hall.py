@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
 
-from daemon.bench.hall import goals
+from daemon.bench.hall import goals, store_commits
 from daemon.bench.hall_workload import Timings
 from daemon.bench.process_usage import Usage
 from daemon.cli import main
+from daemon.metrics import COMMIT_BUCKETS
 
 pytestmark = pytest.mark.process
 
@@ -39,6 +41,9 @@ def test_bench_hall_times_calls_tickets_and_ratings_and_passes_the_checks(
     assert figures["tickets_printed"] > 0 and figures["issue_to_cut_ms"]["p50"] > 0
     assert figures["rating_to_stored_ms"]["p50"] > 0
     assert figures["daemon"]["peak_rss_mb"] > 20 and figures["daemon"]["cpu_seconds"] > 0
+    commits = figures["store_commits"]
+    assert commits["count"] >= figures["calls"] / 2  # each call waited for one, maybe shared
+    assert commits["count"] >= commits["over_50_ms"] >= commits["over_100_ms"] >= 0
     assert [c["id"] for c in figures["checks"]] == ["tickets", "ratings", "screens", "events"]
     assert figures["passed"] is True
 
@@ -52,3 +57,22 @@ def test_the_goals_are_reported_against_the_figures() -> None:
         "key_to_screen_p99_within_2x_wire": False,
     }
     assert goals(Timings(), Usage(1.0, 100.0, 90.0))["key_to_screen_p99_within_2x_wire"] is None
+
+
+def test_commits_over_the_measured_minutes_are_counted_by_how_long_they_took() -> None:
+    registry = CollectorRegistry()
+    histogram = Histogram(
+        "hallkeeper_store_commit_seconds", "", buckets=COMMIT_BUCKETS, registry=registry
+    )
+    histogram.observe(0.3)  # before the measured minutes: not counted
+    before = generate_latest(registry).decode()
+    for seconds in (0.001, 0.002, 0.07, 0.12, 0.3):
+        histogram.observe(seconds)
+    after = generate_latest(registry).decode()
+    assert store_commits(before, after) == {
+        "count": 5,
+        "over_50_ms": 3,
+        "over_100_ms": 2,
+        "over_250_ms": 1,
+    }
+    assert store_commits(None, after) is None

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from drivers.links.serial_link import LinkError, SerialLink
+from drivers.links.serial_link import LinkError, SerialLink, low_latency_mode
 
 
 @pytest.fixture
@@ -42,6 +42,33 @@ def test_bytes_travel_both_ways(pty: tuple[int, str], link: SerialLink) -> None:
     assert link.read(1.0) == b"\xff\x68\x02"
     link.write(b"\xaa\x03")
     assert os.read(master, 10) == b"\xaa\x03"
+
+
+def test_a_pty_has_no_low_latency_mode_and_works_without_it(
+    pty: tuple[int, str], link: SerialLink
+) -> None:
+    assert link.low_latency is False
+    master, _ = pty
+    os.write(master, b"\xff")
+    assert link.read(1.0) == b"\xff"
+
+
+class AdapterPort:
+    """What pyserial's posix port does with ASYNC_LOW_LATENCY on a USB adapter
+    whose driver has the setting (an FTDI chip); no such adapter is here."""
+
+    def __init__(self) -> None:
+        self.low_latency: bool | None = None
+
+    def set_low_latency_mode(self, on: bool) -> None:
+        self.low_latency = on
+
+
+def test_low_latency_mode_is_asked_for_where_the_driver_has_it() -> None:
+    port = AdapterPort()
+    assert low_latency_mode(port) is True
+    assert port.low_latency is True
+    assert low_latency_mode(object()) is False  # socket:// and other handlers
 
 
 def test_a_read_that_times_out_is_empty_not_an_error(link: SerialLink) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -156,6 +157,34 @@ def test_carrier_sense_holds_a_key_until_the_hosts_long_frame_has_passed(
     [(frame_end, _)] = list(screen.history)
     assert pressed_at < frame_end, "the test pressed too late to check carrier sense"
     assert keypad.sent[0].at >= frame_end
+    assert bus.counters["collisions"] == 0
+    assert host.errors() == []
+
+
+def test_a_device_hears_what_the_host_wrote_while_the_bus_thread_was_late(
+    make_bus: MakeBus, open_host: OpenHost
+) -> None:
+    """The bus thread is held up (a busy machine) while the host writes a screen
+    frame and a key is pressed: when the thread runs again, the host's bytes came
+    first, so the keypad waits for them instead of talking over them."""
+    screen = ScreenSim("scr", 3)
+    keypad = KeypadSim("kp", 1, resend_after=1.0)
+    bus = make_bus(screen, keypad)
+    host = open_host(bus)
+    held = threading.Event()
+
+    def hold(now: float) -> None:
+        held.set()
+        time.sleep(0.05)
+
+    bus.call_at(time.monotonic(), hold)
+    assert held.wait(1.0)
+    written_at = host.write(WINDOW_3)
+    keypad.press("call")
+    [frame] = host.expect_frames(1)
+    assert frame == ff68.key_press(1, ff68.KEY_CALL)
+    assert screen.text == "请A001号"
+    assert keypad.sent[0].at > written_at
     assert bus.counters["collisions"] == 0
     assert host.errors() == []
 
