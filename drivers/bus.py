@@ -15,7 +15,9 @@ What it does, in order of urgency:
 4. waits for the answer of a device that answers (FF68 devices echo host
    commands); no answer in time is reported to that device only;
 5. re-sends every device's standing picture periodically and after the link
-   comes back, and reopens a failed link with backoff and jitter.
+   comes back, and soon after a send of it went unanswered (a keypad would
+   show an old number until the next re-send); reopens a failed link with
+   backoff and jitter.
 
 Bus-level rules: half-duplex, so nothing is sent while a device frame is
 arriving or an answer is awaited. The master acknowledges a device, and
@@ -55,6 +57,10 @@ COMMAND_GAP_BYTES = 8  # silence before a new command, in byte times
 EVENT_HOLD = 0.03  # seconds after a device frame when only acks and calls go out
 RECEIVING_WAIT = 0.05  # longest wait for a device frame that started arriving
 BACKOFF_FIRST, BACKOFF_MAX = 0.5, 10.0
+# A standing picture whose send went unanswered (lost on the wire, most likely)
+# is sent again this soon, once; a device that stays silent is then left to
+# the periodic re-sends.
+RETRY_AFTER = 1.0
 
 
 class Priority(IntEnum):
@@ -134,6 +140,7 @@ class Endpoint:
 class _Standing:
     command: Command
     due: float
+    retried: bool = False  # sent again soon after an unanswered send, still unanswered
 
 
 class BusMaster:
@@ -275,9 +282,28 @@ class BusMaster:
             self._awaiting = None
             endpoint = self._endpoints[command.device]
             endpoint.stats.timeouts += 1
+            self._retry_soon(command, now)
             endpoint.listener.command_done(command, False)
         if self._can_send(now) and not self._heard_since_read():
             self._send_next(now)
+
+    def _retry_soon(self, command: Command, now: float) -> None:
+        """An unanswered send of a standing picture: send it again soon, once."""
+        if command.refresh is None:
+            return
+        with self._lock:
+            standing = self._standing.get((command.device, command.slot))
+            if standing is None or standing.retried:
+                return
+            standing.retried = True
+            standing.due = min(standing.due, now + RETRY_AFTER)
+
+    def _answered(self, command: Command) -> None:
+        if command.refresh is not None:
+            with self._lock:
+                standing = self._standing.get((command.device, command.slot))
+                if standing is not None:
+                    standing.retried = False
 
     def _heard_since_read(self) -> bool:
         """Listen before talking: a device may have started a frame while this
@@ -347,6 +373,7 @@ class BusMaster:
         wire = encode(frame)
         if self._awaiting is not None and wire == self._awaiting[0].expect:
             command, self._awaiting = self._awaiting[0], None
+            self._answered(command)
             endpoint.listener.command_done(command, True)
             return
         if frame.length <= 2:

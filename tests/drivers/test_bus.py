@@ -233,6 +233,26 @@ def test_acknowledgements_go_first_then_calls_then_other_pictures(
     assert wire.frames(3, timeout=5) == [ff68.encode(press), call, hall]
 
 
+def test_an_unanswered_picture_is_sent_again_soon_once_then_periodically(
+    bus: BusMaster, wire: Wire
+) -> None:
+    """A keypad's new number lost on the wire would stay unseen until the next
+    periodic re-send: it goes again within about a second, once; a keypad that
+    stays silent is not hammered."""
+    recorder = Recorder()
+    bus.attach(keypad(1, recorder))
+    bus.start()
+    until(lambda: bus.up)
+    show = ff68.encode(ff68.show(1, 3, 7))
+    bus.submit(Command("keypad-1", "display", show, Priority.DISPLAY, expect=show, refresh=60))
+    assert wire.frames(1) == [show]  # lost: no echo
+    sent_at = time.monotonic()
+    assert wire.frames(1, timeout=2.0) == [show]
+    assert time.monotonic() - sent_at >= 0.9  # soon, not at once
+    assert nothing_written(wire, 1.5)  # unanswered again: left to the periodic re-send
+    assert recorder.done == [("display", False), ("display", False)]
+
+
 def test_a_newer_picture_replaces_a_waiting_one(bus: BusMaster, wire: Wire) -> None:
     recorder = Recorder()
     bus.attach(screen(1, recorder))
