@@ -75,7 +75,8 @@ class EvaluationPad(BusDevice):
         if isinstance(key, FrameError) or key.key >= self.pad.keys:
             self.unknown_keys += 1
             log.warning("pad %s: a key it does not have: %s", self.id, key)
-            self.bus.acknowledge(self.id, frame)  # nothing to store: stop the resends
+            if not isinstance(key, FrameError):  # nothing to store: stop the resends
+                self.bus.acknowledge(self.id, frame)
             return
         level = self.pad.key_levels[key.key]
         ticket = self.prompted_for

@@ -196,8 +196,9 @@ class BusMaster:
         resends from now on (our echo may be lost on the wire like any frame)."""
         endpoint = self._endpoints[device]
         assert endpoint.acknowledge is not None, f"{device} sends no frames to acknowledge"
+        ack = encode(endpoint.acknowledge(frame))
         endpoint.acknowledged = encode(frame)
-        self._acks.append((endpoint, encode(endpoint.acknowledge(frame))))
+        self._acks.append((endpoint, ack))
         self.link.wake()
 
     def _defer(self, key: tuple[str, str], command: Command, by: float) -> None:

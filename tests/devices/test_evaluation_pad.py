@@ -103,6 +103,14 @@ async def test_a_key_the_pad_does_not_have_is_counted(hall: Hall) -> None:
     assert hall.bus.acknowledged == [("pad-4", ff68.pad_key(104, 4))]  # no resends of it
 
 
+async def test_a_frame_no_pad_sends_is_counted_and_left_unechoed(hall: Hall) -> None:
+    device = pad(hall)
+    device.frame_received(ff68.Frame(104, ff68.FUNC_PAD_KEY, bytes([1, 2])))
+    await settle()
+    assert hall.events == [] and hall.bus.acknowledged == []
+    assert device.details()["unknown_keys"] == 1
+
+
 async def test_a_key_is_acknowledged_once_its_rating_is_settled_not_before(hall: Hall) -> None:
     device = pad(hall)
     assert hall.bus.endpoints["pad-4"].holds_acknowledgement
