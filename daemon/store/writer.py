@@ -110,6 +110,6 @@ class StoreWriter:
             self._loop.call_soon_threadsafe(self._on_failed, batch, exc)
         else:
             self.commits += 1
-            self._loop.call_soon_threadsafe(self._on_committed, batch)
-            for timer in self._timers:
+            for timer in self._timers:  # before the loop hears of it, which may read them
                 timer(time.monotonic() - started)
+            self._loop.call_soon_threadsafe(self._on_committed, batch)
