@@ -133,7 +133,7 @@ class Endpoint:
     stats: Stats = field(default_factory=Stats)
     ready_at: float = 0.0
     last_event: tuple[bytes, float] | None = None
-    acknowledged: bytes | None = None  # the last frame its listener had acknowledged
+    acknowledged_frame: bytes | None = None  # the last frame its listener acknowledged
 
 
 @dataclass
@@ -197,7 +197,7 @@ class BusMaster:
         endpoint = self._endpoints[device]
         assert endpoint.acknowledge is not None, f"{device} sends no frames to acknowledge"
         ack = encode(endpoint.acknowledge(frame))
-        endpoint.acknowledged = encode(frame)
+        endpoint.acknowledged_frame = encode(frame)
         self._acks.append((endpoint, ack))
         self.link.wake()
 
@@ -388,13 +388,13 @@ class BusMaster:
         endpoint.last_event = (wire, now)
         resent = last is not None and last[0] == wire and now - last[1] < endpoint.duplicate_window
         if endpoint.acknowledge is not None and (
-            not endpoint.holds_acknowledgement or (resent and endpoint.acknowledged == wire)
+            not endpoint.holds_acknowledgement or (resent and endpoint.acknowledged_frame == wire)
         ):
             self._acks.append((endpoint, encode(endpoint.acknowledge(frame))))
         if resent:
             endpoint.stats.duplicates += 1  # resent because our echo was lost, or is not due
             return
-        endpoint.acknowledged = None  # a new press: its listener has yet to see it
+        endpoint.acknowledged_frame = None  # a new press: its listener has yet to see it
         endpoint.listener.frame_received(frame)
 
     def _can_send(self, now: float) -> bool:
