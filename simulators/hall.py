@@ -4,7 +4,7 @@ endpoint that drives them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -20,6 +20,7 @@ from simulators.escpos import (
     TcpPrinterLink,
 )
 from simulators.escpos.usb import PRODUCT_ID, VENDOR_ID
+from simulators.ports import can_listen
 from simulators.r30x import DEFAULT_CAPACITY, SerialFingerprintLink, SimulatedFingerprintModule
 from simulators.registry import SimRegistry
 from simulators.rs485.bus import SimulatedBus
@@ -91,14 +92,18 @@ class SimulatedHall:
         printers: Sequence[PrinterSpec] = (),
         readers: Sequence[ReaderSpec] = (),
         terminals: Sequence[TerminalSpec] = (),
+        ports: Mapping[str, int] | None = None,
     ) -> None:
         """Buses, serial printers and fingerprint readers appear as symlinks in `folder`;
         `control` is the control endpoint (None: no endpoint, for tests that drive the
         simulators directly).
 
-        All USB printers share one pyusb backend, `usb_backend`; TCP printers listen
-        on free loopback ports chosen at `start` (see `printer_urls`).
+        All USB printers share one pyusb backend, `usb_backend`; TCP printers and
+        attendance terminals listen on loopback: on their port in `ports` (by id;
+        an earlier run's `tcp_ports`) when it is free, so a daemon still pointed
+        there finds them again, else on a free port chosen at `start`.
         """
+        self._ports = {id_: port for id_, port in (ports or {}).items() if can_listen(port)}
         self.registry = SimRegistry()
         self.link_urls: dict[str, str] = {}
         folder.mkdir(parents=True, exist_ok=True)
@@ -124,7 +129,7 @@ class SimulatedHall:
         for spec in terminals:
             users = [User(uid, user_id, name) for uid, (user_id, name) in enumerate(spec.users, 1)]
             terminal = SimulatedTerminal(spec.id, users=users, comm_key=spec.comm_key)
-            self.registry.add_terminal(TerminalLink(terminal))
+            self.registry.add_terminal(TerminalLink(terminal, port=self._ports.get(spec.id, 0)))
         self.control = ControlServer(self.registry, control) if control is not None else None
 
     def _printer_link(self, spec: PrinterSpec, folder: Path) -> PrinterLink:
@@ -133,7 +138,7 @@ class SimulatedHall:
             assert self.usb_backend is not None
             return self.usb_backend.add(printer, spec.vendor, spec.product, spec.serial)
         if spec.link == "tcp":
-            return TcpPrinterLink(printer)
+            return TcpPrinterLink(printer, port=self._ports.get(spec.id, 0))
         if spec.link == "serial":
             return SerialPrinterLink(printer, folder / spec.id)
         raise ValueError(f"printer {spec.id!r}: unknown link {spec.link!r} (usb, tcp, serial)")
@@ -173,6 +178,12 @@ class SimulatedHall:
             elif isinstance(link, SerialPrinterLink):
                 urls[link.id] = str(link.path)
         return urls
+
+    @property
+    def tcp_ports(self) -> dict[str, int]:
+        """The loopback port of each TCP printer and terminal, by id (once started)."""
+        tcp = [link for link in self.registry.printers if isinstance(link, TcpPrinterLink)]
+        return {link.id: link.port for link in [*tcp, *self.registry.terminals] if link.port}
 
     @property
     def terminal_urls(self) -> dict[str, str]:

@@ -23,12 +23,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from simulators.ports import LOOPBACK, can_listen, free_port
+
 __all__ = ["BROKER_FAULTS", "MOSQUITTO_MISSING", "MosquittoBroker", "mosquitto_binary"]
 
 FAULT_DOWN, FAULT_OK = "down", "ok"
 BROKER_FAULTS = (FAULT_DOWN, FAULT_OK)
 MOSQUITTO_MISSING = "mosquitto is not installed (apt-get install mosquitto)"
-LOOPBACK = "127.0.0.1"
 PR_SET_PDEATHSIG = 1
 
 # max_queued_messages as in systemd/mosquitto/hall.conf: a subscriber that falls
@@ -53,12 +54,6 @@ def mosquitto_binary() -> str | None:
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return str(candidate)
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((LOOPBACK, 0))
-        return int(probe.getsockname()[1])
 
 
 def _die_with_parent() -> None:
@@ -187,12 +182,7 @@ def _previous_port(config: Path) -> int | None:
     if found is None:
         return None
     port = int(found.group(1))
-    with socket.socket() as probe:
-        try:
-            probe.bind((LOOPBACK, port))
-        except OSError:
-            return None
-    return port
+    return port if can_listen(port) else None
 
 
 def _accepts(port: int) -> bool:

@@ -36,7 +36,7 @@ from daemon.day.ledger import Ledger
 from daemon.day.processes import HallProcesses
 from daemon.day.records import Screens, read_records
 from daemon.tokens import Role, TokenFile
-from simulators.mosquitto import free_port
+from simulators.ports import free_port
 
 EXIT_PASSED, EXIT_FAILED, EXIT_NO_HALL = 0, 1, 3
 #: The goals of the 300-window hall.

@@ -4,7 +4,11 @@ subscriber, through mosquitto (when installed) and the embedded broker.
 Two figures per broker, from a daemon process on a scratch hall:
 - sustained events per second: the daemon first stores a backlog of events
   with MQTT off, then starts with MQTT on and sends the whole backlog; the
-  rate is what a subscriber receives, first event to last;
+  rate is what a subscriber receives, first event to last. The embedded
+  broker starts with the daemon, so its subscriber can only connect once the
+  daemon says where it listens, and the first events may have gone by then
+  (a broker keeps no messages for a subscriber it has not met): they are
+  counted as `sent_before_subscribed`, not timed;
 - event-to-subscriber latency: tickets issued one at a time afterwards, from
   the event's time (`at`, when the daemon made it) to its arrival at the
   subscriber, both on this machine's clock.
@@ -60,6 +64,10 @@ class Subscriber:
     def count(self) -> int:
         with self._lock:
             return len(self.arrivals)
+
+    def last_seq(self) -> int:
+        with self._lock:
+            return max(self.arrivals, default=0)
 
     def close(self) -> None:
         self.client.disconnect()
@@ -136,10 +144,12 @@ def through(broker: str, backlog: int, latency_events: int) -> dict[str, Any]:
                     announced = "".join(daemon.output)
                     embedded_port = int(announced.split("mqtt    mqtt://127.0.0.1:")[1].split()[0])
                     subscriber = Subscriber(embedded_port)
-                wait_for(lambda: subscriber.count() >= backlog, 120)
+                wait_for(lambda: subscriber.last_seq() >= backlog, 120)  # seqs start at 1
                 settled(subscriber)  # the start-up events after the backlog too
                 received = sorted(arrived for _, arrived in subscriber.arrivals.values())
                 drained = len(received)
+                seqs = sorted(subscriber.arrivals)
+                first_seq, last_seq = (seqs[0], seqs[-1]) if seqs else (1, 0)
                 rate = (drained - 1) / (received[-1] - received[0]) if drained > 1 else 0.0
                 before = set(subscriber.arrivals)
                 asyncio.run(one_at_a_time(daemon.base_url, token, latency_events))
@@ -160,6 +170,8 @@ def through(broker: str, backlog: int, latency_events: int) -> dict[str, Any]:
         "events_per_second": round(rate, 1),
         "backlog": backlog,
         "backlog_received": drained,
+        "sent_before_subscribed": first_seq - 1,
+        "missing": last_seq - first_seq + 1 - drained,  # seqs lost between first and last
         "event_to_subscriber_ms": {
             "p50": round(percentile(latencies, 0.5), 2),
             "p99": round(percentile(latencies, 0.99), 2),

@@ -28,6 +28,7 @@ from daemon.config.model import HallConfig
 from daemon.config.yaml_source import parse_yaml
 from daemon.mqtt.broker import BrokerUrl, parse_broker
 from daemon.simulate.overlay import OVERLAY_NAME, USB_SOCKET_NAME, overlay_document, write_overlay
+from daemon.simulate.ports import earlier_ports, remember_ports
 from daemon.simulation import (
     NoSimulator,
     link_specs,
@@ -96,6 +97,7 @@ def _start(
             printers=printer_specs(config),
             readers=reader_specs(config),
             terminals=terminal_specs(config),
+            ports=earlier_ports(folder),
         )
     except (NoSimulator, ValueError) as error:
         raise StartError(str(error)) from error
@@ -113,6 +115,7 @@ def _start(
         simulated.stop()
         raise StartError(f"{error} (--control ENDPOINT)") from error
     running.callback(simulated.stop)
+    remember_ports(folder, simulated.tcp_ports)
     if simulated.usb_backend is None:
         return simulated, broker, None
     try:

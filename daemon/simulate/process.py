@@ -13,7 +13,7 @@ from typing import Any
 
 from daemon.simulate.overlay import OVERLAY_NAME
 from simulators.control import ControlError, request
-from simulators.mosquitto import free_port
+from simulators.ports import free_port
 
 __all__ = ["SimulateProcess"]
 

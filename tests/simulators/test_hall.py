@@ -4,6 +4,7 @@ reached as the daemon would."""
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from escpos.printer import Network, Serial, Usb
 
 from drivers.r30x import codec as r30x
 from simulators.hall import DeviceSpec, LinkSpec, PrinterSpec, ReaderSpec, SimulatedHall
+from simulators.ports import free_port
 from tests.simulators.escpos.conftest import PROFILE, TICKET_PRINTOUT, print_ticket
 from tests.simulators.r30x.conftest import Host as ReaderHost
 
@@ -60,6 +62,25 @@ def test_tcp_and_serial_printers_have_urls(hall: SimulatedHall, tmp_path: Path) 
     assert urls["kiosk-serial"] == str(tmp_path / "sim" / "kiosk-serial")
     assert os.path.islink(urls["kiosk-serial"])
     assert hall.link_urls == {"bus-1": str(tmp_path / "sim" / "bus-1")}
+
+
+def test_tcp_printers_listen_again_on_an_earlier_port_when_it_is_free(tmp_path: Path) -> None:
+    tcp = (PrinterSpec("kiosk-a", "tcp"), PrinterSpec("kiosk-b", "tcp"))
+    free = free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        hall = SimulatedHall(
+            [], tmp_path, control=None, printers=tcp, ports={"kiosk-a": free, "kiosk-b": busy}
+        )
+        hall.start()
+        try:
+            ports = hall.tcp_ports
+        finally:
+            hall.stop()
+    assert ports["kiosk-a"] == free
+    assert ports["kiosk-b"] not in (0, busy)  # taken: any free one instead
 
 
 def test_every_printer_prints_through_its_link(hall: SimulatedHall) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import paho.mqtt.client as mqtt
 import pytest
+import yaml
 import zmq
 
 from daemon.bench.daemon_process import DaemonProcess
@@ -148,6 +149,41 @@ def test_the_simulated_hall_going_away_unplugs_its_devices_for_the_daemon(
             simulated.process.kill()  # as a crash would
             wait_for(lambda: device_state(daemon, token, "kiosk-1-printer") == "offline")
             assert api.get("/healthz").status_code == 200
+    finally:
+        assert daemon.stop() == 0
+
+
+def becomes(daemon: DaemonProcess, token: str, device: str, state: str) -> None:
+    wait_for(lambda: device_state(daemon, token, device) == state, 30, f"{device} {state}")
+
+
+def tcp_entries(overlay: Path) -> dict[str, Any]:
+    document = yaml.safe_load(overlay.read_text(encoding="utf-8"))
+    return {entry["id"]: entry["tcp"] for entry in document["devices"] if "tcp" in entry}
+
+
+def test_a_simulated_hall_started_again_is_found_by_the_running_daemon(
+    simulated: SimulateProcess,
+) -> None:
+    overlay = load_config(simulated.overlay)
+    before = tcp_entries(simulated.overlay)
+    _, token = TokenFile(overlay.secrets).add(Role.ADMIN)
+    daemon = DaemonProcess(simulated.overlay).start()
+    try:
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=daemon.base_url, headers=headers, timeout=10) as api:
+            becomes(daemon, token, "terminal-1", "online")
+            assert simulated.process is not None
+            simulated.process.kill()  # as a crash would
+            for device in ("kiosk-2-printer", "terminal-1"):
+                becomes(daemon, token, device, "offline")
+
+            simulated.start()  # same folder; the daemon is not told
+            assert tcp_entries(simulated.overlay) == before
+            for device in ("kiosk-2-printer", "terminal-1"):
+                becomes(daemon, token, device, "online")
+            code = issue(api, "kiosk-2")
+            wait_for(lambda: printed(simulated, "kiosk-2-printer", code), what=f"{code} on TCP")
     finally:
         assert daemon.stop() == 0
 
