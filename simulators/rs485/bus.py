@@ -65,6 +65,9 @@ class SimulatedBus:
         self.path = Path(path)
         self.baud = baud
         self._wire = Wire(baud, LISTEN_BYTES, ANSWER_BYTES)
+        #: The adapter hands the host back what the host sends, as it is on the
+        #: wire (local echo: some adapters keep their receiver on while they send).
+        self.local_echo = False
         self.byte_time = self._wire.byte_time
         self._devices: tuple[BusDevice, ...] = ()
         self._lock = threading.Lock()
@@ -246,6 +249,8 @@ class SimulatedBus:
         for data, at in self._wire.due_host(time.monotonic()):
             for device in devices:
                 self._call_device(device.hear, data, at)
+            if self.local_echo:
+                self._write(data)
         self._write_due(time.monotonic())
         self._run_timers(time.monotonic())
         self._start_next(time.monotonic())

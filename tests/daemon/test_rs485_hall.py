@@ -271,18 +271,24 @@ async def test_unplugging_the_bus_takes_its_devices_offline_and_back_with_fresh_
     assert health["counters"]["reconnects"] >= 1 and health["last_seen"] is not None
 
 
+async def until_keypad_2_is_offline(running: RunningHall) -> None:
+    """Silent keypad-2 is found out: each ticket changes its display, which it does
+    not echo."""
+    for _ in range(10):
+        await issue(running, "tax")
+        await asyncio.sleep(0.3)
+        if running.health("keypad-2")["state"] == "offline":
+            break
+    assert running.health("keypad-2")["state"] == "offline"
+
+
 async def test_a_silent_device_costs_the_others_no_more_than_its_timeout(
     running: RunningHall,
 ) -> None:
     await until(lambda: running.health("keypad-2")["state"] == "online", what="online")
     running.keypad("keypad-2").set_fault("silent")
     running.screen("screen-3").set_fault("silent")
-    for _ in range(10):  # each ticket changes keypad-2's display, which it will not echo
-        await issue(running, "tax")
-        await asyncio.sleep(0.3)
-        if running.health("keypad-2")["state"] == "offline":
-            break
-    assert running.health("keypad-2")["state"] == "offline"
+    await until_keypad_2_is_offline(running)
     assert "no answer" in running.health("keypad-2")["reason"]
     assert running.health("keypad-1")["state"] == "online"
 
@@ -295,6 +301,26 @@ async def test_a_silent_device_costs_the_others_no_more_than_its_timeout(
     # shared machine, but not for a master that waits on the dead device
     assert time.monotonic() - began < 2.0
     assert running.screen("screen-3").text != screen.text
+
+
+async def test_an_adapter_that_echoes_what_the_daemon_sends_changes_nothing(
+    running: RunningHall,
+) -> None:
+    """Its copies are neither keys to echo again nor answers of a silent keypad."""
+    running.sim.bus("bus-1").local_echo = True
+    running.keypad("keypad-2").set_fault("silent")
+    await until_keypad_2_is_offline(running)
+
+    code = await issue(running)
+    keypad = running.keypad("keypad-1")
+    keypad.press("call")
+    screen = running.screen("screen-1")
+    await until(lambda: code in (screen.text or ""), what="the call")
+    await asyncio.sleep(DUPLICATE_WINDOW)
+    counters = keypad.snapshot()
+    assert counters["presses"]["acknowledged"] == 1
+    assert counters["frames"]["stray_acks"] == 0  # echoed once, not again for each copy
+    assert running.health("keypad-1")["state"] == "online"
 
 
 async def test_device_health_is_in_the_api(running: RunningHall) -> None:

@@ -22,6 +22,8 @@ from drivers.ff68 import codec as ff68
 from drivers.imm import codec as imm
 from drivers.links.serial_link import SerialLink
 
+BYTE_SECONDS = 10 / 9600  # 8N1 at the buses' 9600 baud
+
 
 @dataclass
 class Recorder:
@@ -71,6 +73,13 @@ class Wire:
 
     def send(self, frame: ff68.Frame) -> None:
         os.write(self.master, ff68.encode(frame))
+
+    def answer(self, data: bytes) -> None:
+        """A device's frame right after the master's: no device can send it sooner
+        than the master's frame takes to leave the wire and its own to arrive
+        (anything sooner is the adapter's copy of what the master wrote)."""
+        time.sleep(2 * len(data) * BYTE_SECONDS)
+        os.write(self.master, data)
 
     def close(self) -> None:
         for fd in (self.master, self.slave):
@@ -147,7 +156,7 @@ def test_a_key_frame_is_echoed_and_delivered_once_even_when_resent(
     press = ff68.key_press(1, ff68.KEY_CALL)
     wire.send(press)
     assert wire.frames(1) == [ff68.encode(press)]  # the echo
-    wire.send(press)  # as if the echo had been lost: the keypad resends
+    wire.answer(ff68.encode(press))  # as if the echo had been lost: the keypad resends
     assert wire.frames(1) == [ff68.encode(press)]
     until(lambda: bus._endpoints["keypad-1"].stats.duplicates == 1)
     assert recorder.frames == [press]
@@ -207,7 +216,7 @@ def test_a_command_waits_for_its_echo_and_a_silent_device_times_out_alone(
     waited = time.monotonic() - began
     assert first + second == [show_1, show_2]
     assert waited >= 0.09  # it did wait for keypad-1's answer
-    os.write(wire.master, show_2)  # keypad-2 echoes
+    wire.answer(show_2)  # keypad-2 echoes
     until(lambda: answering.done == [("display", True)])
     assert silent.done == [("display", False)]
 
@@ -400,3 +409,62 @@ def test_a_device_that_starts_while_the_master_decides_is_not_talked_over(wire: 
         assert recorder.frames == [ff68.key_press(1, ff68.KEY_CALL)]
     finally:
         link.dispose()
+
+
+class EchoingAdapter:
+    """The far end of an adapter whose receiver stays on while it sends: every
+    byte the master writes comes straight back to the master. Keeps what it saw."""
+
+    def __init__(self, wire: Wire) -> None:
+        self.wire = wire
+        self.seen = b""
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            if select.select([self.wire.master], [], [], 0.02)[0]:
+                data = os.read(self.wire.master, 4096)
+                os.write(self.wire.master, data)
+                self.seen += data
+
+    def frames(self) -> list[bytes]:
+        return split_frames(self.seen)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def test_on_an_adapter_that_echoes_a_key_is_echoed_once_and_only_devices_answer(
+    bus: BusMaster, wire: Wire
+) -> None:
+    silent, answering = Recorder(), Recorder()
+    bus.attach(keypad(1, silent))
+    bus.attach(keypad(2, answering))
+    adapter = EchoingAdapter(wire)
+    try:
+        bus.start()
+        until(lambda: bus.up)
+        press = ff68.key_press(2, ff68.KEY_CALL)
+        wire.send(press)
+        until(lambda: answering.frames == [press])
+        time.sleep(0.3)
+        # the echo's copy is not the keypad resending, to be echoed again and again
+        assert adapter.frames() == [ff68.encode(press)]
+        assert bus.link.local_echo is True
+
+        show_1 = ff68.encode(ff68.show(1, 3, 7))
+        bus.submit(Command("keypad-1", "display", show_1, Priority.DISPLAY, expect=show_1))
+        until(lambda: silent.done)
+        assert silent.done == [("display", False)]  # its copy is no answer from keypad-1
+
+        show_2 = ff68.encode(ff68.show(2, 0, 1))
+        bus.submit(Command("keypad-2", "display", show_2, Priority.DISPLAY, expect=show_2))
+        until(lambda: adapter.frames()[-1:] == [show_2])
+        wire.answer(show_2)  # keypad-2's own
+        until(lambda: answering.done)
+        assert answering.done == [("display", True)]
+    finally:
+        adapter.stop()

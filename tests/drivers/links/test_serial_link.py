@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from drivers.ff68 import codec as ff68
 from drivers.links.serial_link import LinkError, SerialLink, low_latency_mode
 
 
@@ -131,3 +132,50 @@ def test_a_socket_link_reads_writes_and_sees_the_far_end_close() -> None:
     finally:
         link.dispose()
         server.close()
+
+
+KEY_FRAME = ff68.encode(ff68.key_press(1, ff68.KEY_CALL))  # the host echoes a key press
+SHOW_FRAME = ff68.encode(ff68.show(1, 3, 7))  # which a keypad echoes as its answer
+
+
+def far_end_reads(master: int, count: int) -> bytes:
+    got = b""
+    while len(got) < count:
+        got += os.read(master, count - len(got))
+    return got
+
+
+def test_an_adapter_that_echoes_is_learned_from_its_first_copy_and_its_copies_dropped(
+    pty: tuple[int, str], link: SerialLink
+) -> None:
+    master, _ = pty
+    link.write(KEY_FRAME)
+    os.write(master, far_end_reads(master, len(KEY_FRAME)))  # the adapter's copy, at once
+    assert link.read(0.1) == b""
+    assert link.local_echo is True
+
+    link.write(SHOW_FRAME)  # the copy and then the keypad's answer, in one piece
+    os.write(master, far_end_reads(master, len(SHOW_FRAME)) + SHOW_FRAME)
+    assert link.read(1.0) == SHOW_FRAME
+
+    link.write(KEY_FRAME)  # a copy that never came: a device's different frame passes
+    far_end_reads(master, len(KEY_FRAME))
+    os.write(master, SHOW_FRAME)
+    assert link.read(1.0) == SHOW_FRAME
+
+    link.close()
+    link.open()  # maybe another adapter: learned again
+    assert link.local_echo is False
+
+
+def test_a_device_answering_with_the_same_bytes_is_not_taken_for_an_echo(
+    pty: tuple[int, str], link: SerialLink
+) -> None:
+    master, _ = pty
+    link.write(SHOW_FRAME)
+    far_end_reads(master, len(SHOW_FRAME))
+    # a device waits for the host's frame to end, then sends as many bytes
+    time.sleep(link.byte_seconds(2 * len(SHOW_FRAME)))
+    os.write(master, SHOW_FRAME)
+    assert link.read(1.0) == SHOW_FRAME
+    assert link.local_echo is False

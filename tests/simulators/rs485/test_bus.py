@@ -120,6 +120,21 @@ def test_a_keypad_frame_takes_its_byte_times_too(make_bus: MakeBus, open_host: O
     assert sent.at >= record.at
 
 
+def test_an_adapter_with_local_echo_hands_the_host_its_own_frame_before_the_answer(
+    make_bus: MakeBus, open_host: OpenHost
+) -> None:
+    keypad = KeypadSim("kp", 1)
+    bus = make_bus(keypad)
+    bus.local_echo = True
+    host = open_host(bus)
+    show = ff68.encode(ff68.show(1, 1, 2))
+    written_at = host.write(show)
+    assert host.read_until(lambda: len(host.raw) >= 2 * len(show))
+    assert bytes(host.raw) == show + show  # the adapter's copy, then the keypad's echo
+    [sent] = list(keypad.sent)
+    assert sent.at - written_at >= len(show) * BYTE_TIME
+
+
 def test_devices_ready_together_are_sent_one_after_the_other(
     make_bus: MakeBus, open_host: OpenHost
 ) -> None:
