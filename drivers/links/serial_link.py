@@ -182,13 +182,15 @@ class SerialLink:
             port.flush()
         except (serial.SerialException, OSError) as exc:
             raise LinkError(f"{self.url}: {exc}") from exc
-        # flush() returns once the driver has passed the bytes on: on a pty, or to
-        # an adapter with a buffer of its own, that is before they are on the wire
-        sent = max(time.monotonic(), started + self.byte_seconds(len(data)))
-        # A device's frame of the same bytes ends a whole frame time after `sent`
-        # at the earliest; half of that leaves a margin on both sides.
-        learn_until = sent + self.byte_seconds(len(data)) / 2
-        self._written.append(_Written(data, learn_until, max(learn_until, sent + ECHO_WAIT)))
+        # The frame is off the wire a frame time after the write began (the bus
+        # was quiet). A device's frame of the same bytes ends a frame time after
+        # that at the earliest; a copy complete within half of it is the
+        # adapter's. Counted from before the write, so that this thread being
+        # held up after it cannot make a device's answer look that fast.
+        off_wire = started + self.byte_seconds(len(data))
+        learn_until = off_wire + self.byte_seconds(len(data)) / 2
+        drop_until = max(time.monotonic(), learn_until) + ECHO_WAIT
+        self._written.append(_Written(data, learn_until, drop_until))
 
     def _without_own_copy(self, data: bytes) -> bytes:
         """`data` without the adapter's copies of the link's writes, once the link

@@ -179,3 +179,27 @@ def test_a_device_answering_with_the_same_bytes_is_not_taken_for_an_echo(
     os.write(master, SHOW_FRAME)
     assert link.read(1.0) == SHOW_FRAME
     assert link.local_echo is False
+
+
+def test_an_answer_read_late_because_the_writer_was_held_up_is_no_echo(
+    pty: tuple[int, str], link: SerialLink
+) -> None:
+    """The thread is held up right after its write (a busy machine) while a
+    device answers on time: the answer is read at once after, and must not look
+    like a copy that came back too fast for a device."""
+    master, _ = pty
+    port = link._port
+    assert port is not None
+    flush = port.flush
+
+    def flush_then_held_up() -> None:
+        flush()
+        far_end_reads(master, len(SHOW_FRAME))
+        time.sleep(link.byte_seconds(2 * len(SHOW_FRAME)))
+        os.write(master, SHOW_FRAME)  # the keypad's answer, on time
+        time.sleep(0.05)
+
+    port.flush = flush_then_held_up  # type: ignore[method-assign]
+    link.write(SHOW_FRAME)
+    assert link.read(1.0) == SHOW_FRAME
+    assert link.local_echo is False
