@@ -18,15 +18,8 @@ talk, and talks over it. So the link asks the driver for low-latency mode
 (ASYNC_LOW_LATENCY, which sets an FTDI's timer to 1 ms); ports without the
 setting (a pty, socket://, many other adapters) work as before.
 
-Some RS-485 adapters keep their receiver on while they send, and hand back
-every byte the host writes (local echo). Passed up, that copy would look like
-a device talking: an FF68 keypad's key echoed by the host comes back as the
-keypad's resend, to be echoed again, and again; a command comes back as the
-keypad's answer, so a dead keypad looks alive. The link learns that its
-adapter echoes from a copy of what it wrote that comes back complete sooner
-than any device could send it (a device waits for the host to finish, then
-needs as long again to send as many bytes), and from then on drops the copy
-of each write. Until it has learned, nothing is dropped.
+An adapter that hands back what the host writes (local echo) is learned and
+its copies dropped (`drivers.links.local_echo`).
 """
 
 from __future__ import annotations
@@ -36,17 +29,14 @@ import logging
 import os
 import select
 import time
-from collections import deque
-from dataclasses import dataclass
 
 import serial
+
+from drivers.links.local_echo import LocalEcho
 
 BITS_PER_BYTE = 10  # start bit, 8 data bits, stop bit (8N1)
 READ_CHUNK = 4096
 POLL_WITHOUT_FILENO = 0.005  # for handlers with no file descriptor (rfc2217://)
-# How long after a write its copy may still come from an adapter known to
-# echo: longer than a USB adapter holds bytes back (16 ms by default on FTDI).
-ECHO_WAIT = 0.1
 
 log = logging.getLogger(__name__)
 
@@ -67,25 +57,6 @@ def low_latency_mode(port: object) -> bool:
     return True
 
 
-@dataclass
-class _Written:
-    """A frame the link wrote, watched for the adapter's copy of it."""
-
-    data: bytes
-    learn_until: float  # a copy complete by then is the adapter's: no device is so fast
-    drop_until: float  # an adapter known to echo sends the copy by then
-    matched: int = 0  # bytes of the copy seen so far
-
-
-def _common_prefix(first: bytes, second: bytes) -> int:
-    count = 0
-    for a, b in zip(first, second, strict=False):
-        if a != b:
-            break
-        count += 1
-    return count
-
-
 class SerialLink:
     def __init__(self, url: str, baudrate: int) -> None:
         self.url = url
@@ -94,14 +65,16 @@ class SerialLink:
         self._fileno: int | None = None
         #: whether the driver hands received bytes over at once (see above)
         self.low_latency = False
-        #: whether the adapter hands back what the host sends (see above)
-        self.local_echo = False
-        # the last writes whose copies an echoing adapter may still hand back, oldest first
-        self._written: deque[_Written] = deque(maxlen=8)
+        self._echo = LocalEcho(self.byte_seconds(), url)
         self._wake_r, self._wake_w = os.pipe()
         self._disposed = False
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
+
+    @property
+    def local_echo(self) -> bool:
+        """Whether the adapter hands back what the link writes (then dropped)."""
+        return self._echo.on
 
     @property
     def is_open(self) -> bool:
@@ -128,8 +101,7 @@ class SerialLink:
         self.low_latency = low_latency_mode(port)
         if self.low_latency:
             log.info("%s: low-latency mode on", self.url)
-        self.local_echo = False  # learned again: the adapter plugged in may be another
-        self._written.clear()
+        self._echo.reset()
         self._port = port
 
     def close(self) -> None:
@@ -147,7 +119,7 @@ class SerialLink:
         fileno = self._fileno
         try:
             if fileno is None:
-                return self._without_own_copy(port.read(READ_CHUNK))
+                return self._echo.received(port.read(READ_CHUNK), time.monotonic())
             ready, _, _ = select.select([fileno, self._wake_r], [], [], max(timeout, 0))
             if self._wake_r in ready:
                 self._drain_wake()
@@ -160,7 +132,7 @@ class SerialLink:
             # readable with nothing to read: the device is gone (pyserial's
             # posix read raises for this itself; other handlers may not)
             raise LinkError(f"{self.url}: the port reports data but returns none")
-        return self._without_own_copy(data)
+        return self._echo.received(data, time.monotonic())
 
     def read_now(self) -> bytes:
         """Bytes that have arrived already, without waiting; raises LinkError if the
@@ -171,7 +143,7 @@ class SerialLink:
             data = port.read(waiting) if waiting else b""
         except (serial.SerialException, OSError) as exc:
             raise LinkError(f"{self.url}: {exc}") from exc
-        return self._without_own_copy(data)
+        return self._echo.received(data, time.monotonic())
 
     def write(self, data: bytes) -> None:
         """Write all of `data`; raises LinkError if the port failed."""
@@ -182,42 +154,7 @@ class SerialLink:
             port.flush()
         except (serial.SerialException, OSError) as exc:
             raise LinkError(f"{self.url}: {exc}") from exc
-        # The frame is off the wire a frame time after the write began (the bus
-        # was quiet). A device's frame of the same bytes ends a frame time after
-        # that at the earliest; a copy complete within half of it is the
-        # adapter's. Counted from before the write, so that this thread being
-        # held up after it cannot make a device's answer look that fast.
-        off_wire = started + self.byte_seconds(len(data))
-        learn_until = off_wire + self.byte_seconds(len(data)) / 2
-        drop_until = max(time.monotonic(), learn_until) + ECHO_WAIT
-        self._written.append(_Written(data, learn_until, drop_until))
-
-    def _without_own_copy(self, data: bytes) -> bytes:
-        """`data` without the adapter's copies of the link's writes, once the link
-        knows its adapter echoes; learns that it does."""
-        now = time.monotonic()
-        while data and self._written:
-            written = self._written[0]
-            rest = written.data[written.matched :]
-            count = _common_prefix(data, rest)
-            if now > written.drop_until or count < min(len(data), len(rest)) or not count:
-                self._written.popleft()  # no copy of it: device bytes, or the next write's copy
-                continue
-            written.matched += count
-            if written.matched < len(written.data):  # the copy goes on in the next read
-                return data[count:] if self.local_echo else data
-            self._written.popleft()
-            if not self.local_echo and now <= written.learn_until:
-                self.local_echo = True
-                log.warning(
-                    "%s: the adapter hands back what the host sends (local echo); "
-                    "its copies are dropped",
-                    self.url,
-                )
-            if not self.local_echo:
-                return data  # a device's answer with the same bytes
-            data = data[count:]
-        return data
+        self._echo.wrote(data, started, time.monotonic())
 
     def wake(self) -> None:
         """End a `read` waiting in another thread, e.g. when there is something to send.
