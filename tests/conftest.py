@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from daemon.bench.printing import free_port
 from daemon.config.loader import load_config
 from daemon.config.model import HallConfig
+from simulators.ports import free_port
 
 ZONE = ZoneInfo("Asia/Shanghai")
 

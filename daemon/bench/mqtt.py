@@ -34,8 +34,8 @@ import yaml
 from daemon.bench.core import issue_tickets, percentile, scratch_hall
 from daemon.bench.daemon_process import DaemonProcess
 from daemon.bench.http_load import Connection
-from daemon.bench.printing import free_port
 from daemon.tokens import Role, TokenFile
+from simulators.ports import free_port
 
 TOPIC = "hallkeeper/bench-hall/event/#"
 MOSQUITTO_CONFIG = "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import tempfile
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ from daemon.bench.http_load import Connection
 from daemon.tokens import Role, TokenFile
 from devices.printer_config import TIBETAN_FONT
 from simulators.control import request
+from simulators.ports import free_port
 
 LINKS = {
     "usb": {"usb": {"vendor": 0x0416, "product": 0x5011}},
@@ -79,12 +79,6 @@ def bench_hall(folder: Path, images: bool) -> Path:
     path = folder / "hall.yaml"
     path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def wait_until_online(connection: Connection, token: str, printer: str) -> None:

@@ -27,8 +27,8 @@ from typing import Any
 from daemon.bench.core import percentile
 from daemon.bench.daemon_process import DaemonProcess
 from daemon.bench.http_load import Connection
-from daemon.bench.printing import free_port
 from daemon.tokens import Role, TokenFile
+from simulators.ports import free_port
 
 DEMO = Path(__file__).resolve().parents[2] / "config" / "demo.yaml"
 KIOSKS = ("kiosk-1", "kiosk-2")

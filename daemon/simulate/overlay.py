@@ -34,7 +34,7 @@ from devices.printer_config import PrinterConfig
 from devices.speaker_config import SpeakerConfig
 from simulators.hall import SimulatedHall
 
-__all__ = ["OVERLAY_NAME", "USB_SOCKET_NAME", "overlay_document", "write_overlay"]
+__all__ = ["OVERLAY_NAME", "USB_SOCKET_NAME", "overlay_document", "replace_file", "write_overlay"]
 
 OVERLAY_NAME = "hall.yaml"
 USB_SOCKET_NAME = "usb.sock"
@@ -129,6 +129,11 @@ def write_overlay(path: Path, document: dict[str, Any], source: Path) -> None:
         f"#   hallkeeper run --config {path}\n"
     )
     text = header + yaml.dump(document, Dumper=OverlayDumper, allow_unicode=True, sort_keys=False)
+    replace_file(path, text)
+
+
+def replace_file(path: Path, text: str) -> None:
+    """Write `path` in one step: a reader finds the whole file or none."""
     temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_text(text, encoding="utf-8")
     os.replace(temporary, path)

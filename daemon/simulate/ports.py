@@ -10,8 +10,9 @@ themselves.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
+
+from daemon.simulate.overlay import replace_file
 
 __all__ = ["PORTS_NAME", "earlier_ports", "remember_ports"]
 
@@ -35,8 +36,5 @@ def earlier_ports(folder: Path) -> dict[str, int]:
 
 
 def remember_ports(folder: Path, ports: dict[str, int]) -> None:
-    """Keep `ports` for the next run, in one step: a reader finds the whole file or none."""
-    path = folder / PORTS_NAME
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(ports, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    """Keep `ports` for the next run."""
+    replace_file(folder / PORTS_NAME, json.dumps(ports, indent=2, sort_keys=True) + "\n")

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from daemon.bench.daemon_process import DaemonProcess
-from daemon.bench.printing import free_port
 from daemon.tokens import Role, TokenFile
+from simulators.ports import free_port
 from simulators.zk import AdmsPusher
 from tests.conftest import ZONE, small_hall
 

@@ -10,10 +10,10 @@ import pytest
 import yaml
 
 from daemon.bench.daemon_process import DaemonProcess
-from daemon.bench.printing import free_port
 from daemon.cli import main
 from daemon.tokens import Role, TokenFile
 from simulators.control import request
+from simulators.ports import free_port
 from tests.conftest import small_hall
 
 pytestmark = pytest.mark.process

@@ -11,8 +11,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from daemon.bench.daemon_process import DaemonProcess
-from daemon.bench.printing import free_port
 from daemon.tokens import Role, TokenFile
+from simulators.ports import free_port
 from tests.conftest import small_hall, window_one_and_kiosk_one, write_config
 
 pytestmark = pytest.mark.process

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from simulators.control import (
     sim_command,
 )
 from simulators.hall import DeviceSpec, LinkSpec, PrinterSpec, ReaderSpec, SimulatedHall
+from simulators.ports import free_port
 from simulators.registry import SimRegistry
 from simulators.rs485 import KeypadSim, PadSim, ScreenSim, SimulatedBus
 from tests.simulators.escpos.conftest import PROFILE, TICKET_PRINTOUT, print_ticket
@@ -68,12 +68,6 @@ def hall(tmp_path: Path) -> Iterator[Hall]:
         host.close()
         server.stop()
         bus.stop()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def run(*argv: str) -> tuple[int, str, str]:

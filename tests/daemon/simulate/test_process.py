@@ -4,6 +4,7 @@ and the simulated hall (and its broker) stays up throughout."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Iterator
@@ -133,24 +134,34 @@ def test_the_daemon_is_killed_and_restarted_while_the_simulated_hall_stays_up(
         daemon.stop()
 
 
-def test_the_simulated_hall_going_away_unplugs_its_devices_for_the_daemon(
+@contextlib.contextmanager
+def daemon_on(
     simulated: SimulateProcess,
-) -> None:
+) -> Iterator[tuple[DaemonProcess, str, httpx.Client]]:
+    """The daemon on the overlay, an admin token and an API client; the daemon
+    must stop cleanly at the end."""
     overlay = load_config(simulated.overlay)
     _, token = TokenFile(overlay.secrets).add(Role.ADMIN)
     daemon = DaemonProcess(simulated.overlay).start()
     try:
         headers = {"Authorization": f"Bearer {token}"}
         with httpx.Client(base_url=daemon.base_url, headers=headers, timeout=10) as api:
-            code = issue(api, "kiosk-2")
-            wait_for(lambda: printed(simulated, "kiosk-2-printer", code), what="on TCP")
-            wait_for(lambda: device_state(daemon, token, "kiosk-1-printer") == "online")
-            assert simulated.process is not None
-            simulated.process.kill()  # as a crash would
-            wait_for(lambda: device_state(daemon, token, "kiosk-1-printer") == "offline")
-            assert api.get("/healthz").status_code == 200
+            yield daemon, token, api
     finally:
         assert daemon.stop() == 0
+
+
+def test_the_simulated_hall_going_away_unplugs_its_devices_for_the_daemon(
+    simulated: SimulateProcess,
+) -> None:
+    with daemon_on(simulated) as (daemon, token, api):
+        code = issue(api, "kiosk-2")
+        wait_for(lambda: printed(simulated, "kiosk-2-printer", code), what="on TCP")
+        wait_for(lambda: device_state(daemon, token, "kiosk-1-printer") == "online")
+        assert simulated.process is not None
+        simulated.process.kill()  # as a crash would
+        wait_for(lambda: device_state(daemon, token, "kiosk-1-printer") == "offline")
+        assert api.get("/healthz").status_code == 200
 
 
 def becomes(daemon: DaemonProcess, token: str, device: str, state: str) -> None:
@@ -165,27 +176,20 @@ def tcp_entries(overlay: Path) -> dict[str, Any]:
 def test_a_simulated_hall_started_again_is_found_by_the_running_daemon(
     simulated: SimulateProcess,
 ) -> None:
-    overlay = load_config(simulated.overlay)
     before = tcp_entries(simulated.overlay)
-    _, token = TokenFile(overlay.secrets).add(Role.ADMIN)
-    daemon = DaemonProcess(simulated.overlay).start()
-    try:
-        headers = {"Authorization": f"Bearer {token}"}
-        with httpx.Client(base_url=daemon.base_url, headers=headers, timeout=10) as api:
-            becomes(daemon, token, "terminal-1", "online")
-            assert simulated.process is not None
-            simulated.process.kill()  # as a crash would
-            for device in ("kiosk-2-printer", "terminal-1"):
-                becomes(daemon, token, device, "offline")
+    with daemon_on(simulated) as (daemon, token, api):
+        becomes(daemon, token, "terminal-1", "online")
+        assert simulated.process is not None
+        simulated.process.kill()  # as a crash would
+        for device in ("kiosk-2-printer", "terminal-1"):
+            becomes(daemon, token, device, "offline")
 
-            simulated.start()  # same folder; the daemon is not told
-            assert tcp_entries(simulated.overlay) == before
-            for device in ("kiosk-2-printer", "terminal-1"):
-                becomes(daemon, token, device, "online")
-            code = issue(api, "kiosk-2")
-            wait_for(lambda: printed(simulated, "kiosk-2-printer", code), what=f"{code} on TCP")
-    finally:
-        assert daemon.stop() == 0
+        simulated.start()  # same folder; the daemon is not told
+        assert tcp_entries(simulated.overlay) == before
+        for device in ("kiosk-2-printer", "terminal-1"):
+            becomes(daemon, token, device, "online")
+        code = issue(api, "kiosk-2")
+        wait_for(lambda: printed(simulated, "kiosk-2-printer", code), what=f"{code} on TCP")
 
 
 def test_a_taken_control_endpoint_is_a_clear_error_and_no_overlay_is_written(

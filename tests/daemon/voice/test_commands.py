@@ -11,7 +11,6 @@ import pytest
 import yaml
 
 from daemon.bench.daemon_process import DaemonProcess
-from daemon.bench.printing import free_port
 from daemon.cli import main
 from daemon.tokens import Role, TokenFile
 from daemon.voice.pack_maker import make_pack
@@ -20,6 +19,7 @@ from drivers.audio.chime import chime
 from drivers.audio.espeak import available
 from drivers.audio.pack import load_pack
 from drivers.audio.pcm import join, silence
+from simulators.ports import free_port
 from tests.audio import read
 from tests.conftest import small_hall
 
