@@ -15,8 +15,10 @@ What it does, in order of urgency:
 4. waits for the answer of a device that answers (FF68 devices echo host
    commands); no answer in time is reported to that device only;
 5. re-sends every device's standing picture periodically and after the link
-   comes back, and soon after a send of it went unanswered (a keypad would
-   show an old number until the next re-send); reopens a failed link with
+   comes back, and once soon after a send that may not have arrived: one that
+   went unanswered, or a new picture for a device that never answers (a
+   screen whose call frame met a key press would show the old number until
+   the next re-send, and nothing would say so); reopens a failed link with
    backoff and jitter.
 
 Bus-level rules: half-duplex, so nothing is sent while a device frame is
@@ -57,9 +59,9 @@ COMMAND_GAP_BYTES = 8  # silence before a new command, in byte times
 EVENT_HOLD = 0.03  # seconds after a device frame when only acks and calls go out
 RECEIVING_WAIT = 0.05  # longest wait for a device frame that started arriving
 BACKOFF_FIRST, BACKOFF_MAX = 0.5, 10.0
-# A standing picture whose send went unanswered (lost on the wire, most likely)
-# is sent again this soon, once; a device that stays silent is then left to
-# the periodic re-sends.
+# A standing picture whose send went unanswered (lost on the wire, most likely),
+# or a new one for a device that never answers, is sent again this soon, once;
+# a device that stays silent is then left to the periodic re-sends.
 RETRY_AFTER = 1.0
 
 
@@ -140,7 +142,9 @@ class Endpoint:
 class _Standing:
     command: Command
     due: float
-    retried: bool = False  # sent again soon after an unanswered send, still unanswered
+    # Sent again soon after a send that may not have arrived (and, for a device
+    # that answers, still unanswered): not again until a new picture or an answer.
+    retried: bool = False
 
 
 class BusMaster:
@@ -289,7 +293,8 @@ class BusMaster:
             self._send_next(now)
 
     def _retry_soon(self, command: Command, now: float) -> None:
-        """An unanswered send of a standing picture: send it again soon, once."""
+        """A send of a standing picture that may not have arrived: send it again
+        soon, once."""
         if command.refresh is None:
             return
         with self._lock:
@@ -420,7 +425,8 @@ class BusMaster:
         self._write(endpoint, command.data, now)
         if command.expect is not None:
             self._awaiting = (command, self._wire_free_at + endpoint.reply_timeout)
-        else:
+        else:  # nothing will say whether it arrived
+            self._retry_soon(command, now)
             endpoint.listener.command_done(command, None)
 
     def _next_command(self, now: float) -> Command | None:

@@ -158,6 +158,27 @@ async def test_a_keypad_press_calls_the_next_ticket_on_every_screen(running: Run
     assert second not in screen.text
 
 
+async def test_a_screen_that_missed_its_call_frame_shows_the_call_a_second_later(
+    running: RunningHall,
+) -> None:
+    """Screens never answer: the call frame goes once more soon after, so a frame
+    the wire lost leaves the old number up for about a second, not a minute."""
+    screen = running.screen("screen-1")
+    await until(lambda: screen.text, what="the first picture")
+    code = await issue(running)
+    await asyncio.sleep(1.5)  # the first picture's second send is over
+    errors = screen.snapshot()["frames"]["decode_errors"]
+    screen.set_fault("garble")
+
+    running.keypad("keypad-1").press("call")
+
+    await until(lambda: screen.snapshot()["frames"]["decode_errors"] > errors, what="the call")
+    screen.set_fault("ok")
+    assert code not in (screen.text or "")  # what a citizen would see without a re-send
+    # sent again after about a second; the periodic re-send is a minute away
+    await until(lambda: code in (screen.text or ""), timeout=20, what="the call sent again")
+
+
 async def test_keypad_keys_do_what_the_key_table_says(running: RunningHall) -> None:
     first = await issue(running)
     await issue(running, "tax")

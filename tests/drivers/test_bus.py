@@ -262,6 +262,28 @@ def test_an_unanswered_picture_is_sent_again_soon_once_then_periodically(
     assert recorder.done == [("display", False), ("display", False)]
 
 
+def test_a_new_picture_for_a_screen_goes_again_a_second_later_once(
+    bus: BusMaster, wire: Wire
+) -> None:
+    """A screen never answers, so a call frame garbled by a key press starting at
+    the same moment would leave the old number up until the periodic re-send,
+    and nothing would say so: each new picture goes once more soon after."""
+    recorder = Recorder()
+    bus.attach(screen(1, recorder))
+    bus.start()
+    until(lambda: bus.up)
+    call = text(1, "请A001号到1号窗口")
+    bus.submit(Command("screen-1", "text", call, Priority.CALL, refresh=60))
+    assert wire.frames(1) == [call]
+    sent_at = time.monotonic()
+    assert wire.frames(1, timeout=2.0) == [call]
+    assert time.monotonic() - sent_at >= 0.9  # soon, not at once
+    assert nothing_written(wire, 1.5)  # then only the periodic re-send
+    bus.submit(Command("screen-1", "text", call, Priority.CALL, refresh=60))  # a recall
+    assert wire.frames(2, timeout=3.0) == [call, call]  # is sent anew, and again soon after
+    assert recorder.done == [("text", None)] * 4
+
+
 def test_a_newer_picture_replaces_a_waiting_one(bus: BusMaster, wire: Wire) -> None:
     recorder = Recorder()
     bus.attach(screen(1, recorder))
