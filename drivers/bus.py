@@ -58,6 +58,12 @@ TURNAROUND_BYTES = 2  # silence before an acknowledgement, in byte times
 COMMAND_GAP_BYTES = 8  # silence before a new command, in byte times
 EVENT_HOLD = 0.03  # seconds after a device frame when only acks and calls go out
 RECEIVING_WAIT = 0.05  # longest wait for a device frame that started arriving
+# The same frame from a device is echoed at most once in this long. A device
+# resends only after waiting longer for the echo, so the same bytes sooner are
+# an adapter that hands back what the master writes (local echo) returning
+# the echo itself, before the link has learned to drop such copies
+# (`drivers.links.local_echo`); echoed again, each copy would bring another.
+ECHO_SPACING = 0.1
 BACKOFF_FIRST, BACKOFF_MAX = 0.5, 10.0
 # A standing picture whose send went unanswered (lost on the wire, most likely),
 # or a new one for a device that never answers, is sent again this soon, once;
@@ -136,6 +142,7 @@ class Endpoint:
     ready_at: float = 0.0
     last_event: tuple[bytes, float] | None = None
     acknowledged_frame: bytes | None = None  # the last frame its listener acknowledged
+    echoed_at: float = float("-inf")  # when the master last wrote it an acknowledgement
 
 
 @dataclass
@@ -392,15 +399,26 @@ class BusMaster:
         last = endpoint.last_event
         endpoint.last_event = (wire, now)
         resent = last is not None and last[0] == wire and now - last[1] < endpoint.duplicate_window
-        if endpoint.acknowledge is not None and (
-            not endpoint.holds_acknowledgement or (resent and endpoint.acknowledged_frame == wire)
-        ):
-            self._acks.append((endpoint, encode(endpoint.acknowledge(frame))))
+        echo = self._echo(endpoint, frame, resent, now)
+        if echo is not None:
+            self._acks.append((endpoint, echo))
         if resent:
             endpoint.stats.duplicates += 1  # resent because our echo was lost, or is not due
             return
         endpoint.acknowledged_frame = None  # a new press: its listener has yet to see it
         endpoint.listener.frame_received(frame)
+
+    def _echo(self, endpoint: Endpoint, frame: Frame, resent: bool, now: float) -> bytes | None:
+        """The acknowledgement of the device's `frame` due now, if any."""
+        if endpoint.acknowledge is None:
+            return None
+        if resent and now - endpoint.echoed_at < ECHO_SPACING:
+            return None  # too soon for the device: our own echo handed back
+        if endpoint.holds_acknowledgement and not (
+            resent and endpoint.acknowledged_frame == encode(frame)
+        ):
+            return None  # its listener acknowledges what it has made safe
+        return encode(endpoint.acknowledge(frame))
 
     def _can_send(self, now: float) -> bool:
         if self._awaiting is not None:
@@ -416,6 +434,7 @@ class BusMaster:
     def _send_next(self, now: float) -> None:
         if self._acks:
             endpoint, data = self._acks.popleft()
+            endpoint.echoed_at = now
             self._write(endpoint, data, now)
             return
         command = self._next_command(now)

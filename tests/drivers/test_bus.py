@@ -23,6 +23,7 @@ from drivers.imm import codec as imm
 from drivers.links.serial_link import SerialLink
 
 BYTE_SECONDS = 10 / 9600  # 8N1 at the buses' 9600 baud
+RESEND_SECONDS = 0.25  # how long a device waits for its echo before it resends (as simulated)
 
 
 @dataclass
@@ -73,6 +74,11 @@ class Wire:
 
     def send(self, frame: ff68.Frame) -> None:
         os.write(self.master, ff68.encode(frame))
+
+    def resend(self, frame: ff68.Frame) -> None:
+        """A device sending `frame` again, having waited for an echo in vain."""
+        time.sleep(RESEND_SECONDS)
+        self.send(frame)
 
     def answer(self, data: bytes) -> None:
         """A device's frame right after the master's: no device can send it sooner
@@ -156,7 +162,7 @@ def test_a_key_frame_is_echoed_and_delivered_once_even_when_resent(
     press = ff68.key_press(1, ff68.KEY_CALL)
     wire.send(press)
     assert wire.frames(1) == [ff68.encode(press)]  # the echo
-    wire.answer(ff68.encode(press))  # as if the echo had been lost: the keypad resends
+    wire.resend(press)  # as if the echo had been lost
     assert wire.frames(1) == [ff68.encode(press)]
     until(lambda: bus._endpoints["keypad-1"].stats.duplicates == 1)
     assert recorder.frames == [press]
@@ -187,12 +193,12 @@ def test_a_device_that_holds_its_acknowledgements_is_echoed_when_its_listener_sa
     wire.send(key)
     until(lambda: recorder.frames == [key])
     assert nothing_written(wire)
-    wire.send(key)  # the pad resends: still not stored
+    wire.resend(key)  # still not stored
     assert nothing_written(wire)
     bus.acknowledge("pad-5", key)
     ack = bytes.fromhex("ff 68 03 03 68 05 01 01 07 16")  # PROTOCOLS.md §1
     assert wire.frames(1) == [ack]
-    wire.send(key)  # our echo was lost: the resend is echoed at once
+    wire.resend(key)  # our echo was lost: the resend is echoed at once
     assert wire.frames(1) == [ack]
     assert recorder.frames == [key]
     assert pad.stats.duplicates == 2
@@ -236,7 +242,7 @@ def test_acknowledgements_go_first_then_calls_then_other_pictures(
     until(lambda: bus.up)  # opening the port flushes what arrived before
     wire.send(press)
     assert set(wire.frames(3)) == {ff68.encode(press), call, hall}
-    wire.send(press)
+    wire.resend(press)
     bus.submit(Command("screen-2", "text", hall, Priority.DISPLAY))
     bus.submit(Command("screen-1", "text", call, Priority.CALL))
     assert wire.frames(3, timeout=5) == [ff68.encode(press), call, hall]
@@ -435,10 +441,12 @@ def test_a_device_that_starts_while_the_master_decides_is_not_talked_over(wire: 
 
 class EchoingAdapter:
     """The far end of an adapter whose receiver stays on while it sends: every
-    byte the master writes comes straight back to the master. Keeps what it saw."""
+    byte the master writes comes back to the master, `delay` seconds after it
+    came in. Keeps what it saw."""
 
-    def __init__(self, wire: Wire) -> None:
+    def __init__(self, wire: Wire, delay: float = 0.0) -> None:
         self.wire = wire
+        self.delay = delay
         self.seen = b""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -448,6 +456,7 @@ class EchoingAdapter:
         while not self._stop.is_set():
             if select.select([self.wire.master], [], [], 0.02)[0]:
                 data = os.read(self.wire.master, 4096)
+                time.sleep(self.delay)
                 os.write(self.wire.master, data)
                 self.seen += data
 
@@ -488,5 +497,33 @@ def test_on_an_adapter_that_echoes_a_key_is_echoed_once_and_only_devices_answer(
         wire.answer(show_2)  # keypad-2's own
         until(lambda: answering.done)
         assert answering.done == [("display", True)]
+    finally:
+        adapter.stop()
+
+
+def test_an_echoing_adapter_too_slow_to_learn_from_gets_one_echo_per_key(
+    bus: BusMaster, wire: Wire
+) -> None:
+    """An adapter that hands the master's bytes back later than the link can tell
+    them from a device's (a USB adapter holding received bytes back): the copy
+    of a key's echo is the key's bytes, sooner than a keypad resends, and is not
+    echoed again; a real resend is."""
+    recorder = Recorder()
+    bus.attach(keypad(1, recorder))
+    adapter = EchoingAdapter(wire, delay=0.04)
+    try:
+        bus.start()
+        until(lambda: bus.up)
+        press = ff68.key_press(1, ff68.KEY_CALL)
+        wire.send(press)
+        until(lambda: recorder.frames == [press])
+        time.sleep(0.15)  # copies come every 40 ms or so if each is echoed
+        assert bus.link.local_echo is False  # too late to learn from
+        assert adapter.frames() == [ff68.encode(press)]  # not one echo per copy
+        wire.resend(press)  # it did not hear the echo
+        until(lambda: len(adapter.frames()) == 2)
+        time.sleep(0.3)
+        assert adapter.frames() == [ff68.encode(press)] * 2
+        assert recorder.frames == [press]  # one press all along
     finally:
         adapter.stop()
