@@ -468,16 +468,25 @@ class EchoingAdapter:
         self._thread.join()
 
 
+@contextlib.contextmanager
+def echoing(bus: BusMaster, wire: Wire, delay: float = 0.0) -> Iterator[EchoingAdapter]:
+    """`bus` running behind an `EchoingAdapter`."""
+    adapter = EchoingAdapter(wire, delay)
+    try:
+        bus.start()
+        until(lambda: bus.up)
+        yield adapter
+    finally:
+        adapter.stop()
+
+
 def test_on_an_adapter_that_echoes_a_key_is_echoed_once_and_only_devices_answer(
     bus: BusMaster, wire: Wire
 ) -> None:
     silent, answering = Recorder(), Recorder()
     bus.attach(keypad(1, silent))
     bus.attach(keypad(2, answering))
-    adapter = EchoingAdapter(wire)
-    try:
-        bus.start()
-        until(lambda: bus.up)
+    with echoing(bus, wire) as adapter:
         press = ff68.key_press(2, ff68.KEY_CALL)
         wire.send(press)
         until(lambda: answering.frames == [press])
@@ -497,8 +506,6 @@ def test_on_an_adapter_that_echoes_a_key_is_echoed_once_and_only_devices_answer(
         wire.answer(show_2)  # keypad-2's own
         until(lambda: answering.done)
         assert answering.done == [("display", True)]
-    finally:
-        adapter.stop()
 
 
 def test_an_echoing_adapter_too_slow_to_learn_from_gets_one_echo_per_key(
@@ -510,10 +517,7 @@ def test_an_echoing_adapter_too_slow_to_learn_from_gets_one_echo_per_key(
     echoed again; a real resend is."""
     recorder = Recorder()
     bus.attach(keypad(1, recorder))
-    adapter = EchoingAdapter(wire, delay=0.04)
-    try:
-        bus.start()
-        until(lambda: bus.up)
+    with echoing(bus, wire, delay=0.04) as adapter:
         press = ff68.key_press(1, ff68.KEY_CALL)
         wire.send(press)
         until(lambda: recorder.frames == [press])
@@ -525,5 +529,3 @@ def test_an_echoing_adapter_too_slow_to_learn_from_gets_one_echo_per_key(
         time.sleep(0.3)
         assert adapter.frames() == [ff68.encode(press)] * 2
         assert recorder.frames == [press]  # one press all along
-    finally:
-        adapter.stop()
