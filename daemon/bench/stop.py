@@ -1,14 +1,15 @@
 """`hallkeeper bench stop`: how long a SIGTERM stop takes under load, the
 figure behind the unit's TimeoutStopSec.
 
-The demo hall (config/demo.yaml: two RS-485 buses with 25 devices, a USB and
-a TCP ticket printer, three fingerprint readers, an attendance terminal, the
-embedded MQTT broker) runs with `--simulate` as its own process. Clients
-issue kiosk tickets on both kiosks, so both printers are printing, and call
-tickets at the windows; after `load_seconds` the daemon gets SIGTERM, and the
-time until it has exited is taken. That is repeated `runs` times on one
-store; then the daemon starts once more and every ticket that was answered
-201 is looked up. Prints one JSON object.
+The demo hall (config/demo.yaml: two RS-485 buses with 24 window devices and
+one with the hall screen, a USB and a TCP ticket printer, three fingerprint
+readers, an attendance terminal, the embedded MQTT broker) runs with
+`--simulate` as its own process. Clients issue kiosk tickets on both kiosks,
+so both printers are printing, and call tickets at the windows; after
+`load_seconds` the daemon gets SIGTERM, and the time until it has exited is
+taken. That is repeated `runs` times on one store; then the daemon starts
+once more and every ticket that was answered 201 is looked up. Prints one
+JSON object.
 """
 
 from __future__ import annotations

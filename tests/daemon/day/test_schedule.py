@@ -122,7 +122,7 @@ def test_a_day_file_that_does_not_fit_the_hall_is_refused(demo):
     assert ("clerks.windows[1]", "no window 42") in problems
     assert (
         "faults.fixed[0].target",
-        "bus-unplug cannot strike 'keypad-1' (candidates: bus-1, bus-2)",
+        "bus-unplug cannot strike 'keypad-1' (candidates: bus-1, bus-2, bus-hall)",
     ) in problems
 
 
