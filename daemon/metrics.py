@@ -195,13 +195,27 @@ class _Devices(Collector):
         reopens = CounterMetricFamily(
             "hallkeeper_bus_reopens", "Times each bus's port came back.", labels=["bus"]
         )
+        low_latency = GaugeMetricFamily(
+            "hallkeeper_bus_low_latency",
+            "1 while the bus's port is in low-latency mode; 0 on an adapter that refused it "
+            "(an FTDI then holds what it receives for 16 ms, and collisions grow).",
+            labels=["bus"],
+        )
+        local_echo = GaugeMetricFamily(
+            "hallkeeper_bus_local_echo",
+            "1 while the bus's adapter is known to hand back what the daemon sends "
+            "(its copies are dropped).",
+            labels=["bus"],
+        )
         for bus in self._info.buses():
             up.add_metric([bus.name], float(bus.up is True))
             bus_frames.add_metric([bus.name, "out"], bus.stats.frames_out)
             bus_frames.add_metric([bus.name, "in"], bus.stats.frames_in)
             bus_errors.add_metric([bus.name], bus.stats.errors)
             reopens.add_metric([bus.name], bus.reopens)
-        yield from (up, bus_frames, bus_errors, reopens)
+            low_latency.add_metric([bus.name], float(bus.link.low_latency))
+            local_echo.add_metric([bus.name], float(bus.link.local_echo))
+        yield from (up, bus_frames, bus_errors, reopens, low_latency, local_echo)
 
 
 class _Mqtt(Collector):

@@ -361,8 +361,14 @@ def _human(verb: str, answer: dict[str, Any]) -> str:
             for d in listed
             if d["kind"] == READER
         ]
-        buses = [["BUS", "PATH", "PLUGGED", "DEVICES"]] + [
-            [str(b["id"]), str(b["path"]), "yes" if b["plugged"] else "NO", str(len(b["devices"]))]
+        buses = [["BUS", "PATH", "PLUGGED", "DEVICES", "FAULTS"]] + [
+            [
+                str(b["id"]),
+                str(b["path"]),
+                "yes" if b["plugged"] else "NO",
+                str(len(b["devices"])),
+                _faults(b),
+            ]
             for b in answer.get("buses", [])
         ]
         tables = [devices] + [t for t in (printers, readers) if len(t) > 1] + [buses]
@@ -384,7 +390,9 @@ def _human(verb: str, answer: dict[str, Any]) -> str:
         return f"{answer['reader']}: {who} is on the sensor (for up to {answer['seconds']:g} s)"
     if verb == "fault":
         if "plugged" in answer:
-            return f"{answer['target']}: {'plugged in' if answer['plugged'] else 'unplugged'}"
+            plugged = "plugged in" if answer["plugged"] else "unplugged"
+            echoing = ", echoing what the host sends" if "echo" in answer["faults"] else ""
+            return f"{answer['target']}: {plugged}{echoing}"
         return f"{answer['target']}: faults {', '.join(answer['faults']) or 'none'}"
     if verb == "show":
         state = answer.get("state", {})

@@ -28,7 +28,8 @@ Verbs (DESIGN.md "Simulator control"):
   nowhere) or ``poor`` (too poor an image to read). It stays until the reader
   has imaged it once, or for `FINGER_SECONDS`.
 - ``fault`` ``target`` ``kind``: silent, garble, split or ok on a device;
-  unplug or ok (plug back in) on a bus; paper-near, paper-out, cover-open,
+  unplug, echo (the adapter hands the host back what it sends) or ok (plugged
+  in, not echoing) on a bus; paper-near, paper-out, cover-open,
   cutter-error, unplug, off or ok on a printer; silent, garble or ok on a
   fingerprint reader; down or ok on the MQTT broker of `hallkeeper simulate`
   (``broker``: stopped, started again on the same port).
@@ -67,7 +68,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 FAULT_UNPLUG = "unplug"
-BUS_FAULTS = (FAULT_UNPLUG, FAULT_OK)
+FAULT_ECHO = "echo"
+BUS_FAULTS = (FAULT_UNPLUG, FAULT_ECHO, FAULT_OK)
 VERBS = ("list", "press", "rate", "show", "finger", "fault")
 #: What `finger` puts on the sensor for these instead of a staff member's finger.
 FINGER_UNKNOWN = "unknown"
@@ -352,7 +354,10 @@ class SimRegistry:
         if isinstance(found, SimulatedBus):
             if kind == FAULT_UNPLUG:
                 found.unplug()
+            elif kind == FAULT_ECHO:
+                found.local_echo = True
             elif kind == FAULT_OK:
+                found.local_echo = False
                 found.replug()
             else:
                 raise RequestError(
@@ -363,7 +368,7 @@ class SimRegistry:
                 "target": found.name,
                 "kind": kind,
                 "plugged": found.plugged,
-                "faults": found.describe()["faults"],
+                "faults": found.faults,
             }
         if kind == FAULT_UNPLUG:
             raise RequestError(

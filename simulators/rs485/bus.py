@@ -182,6 +182,13 @@ class SimulatedBus:
         return self._master is not None
 
     @property
+    def faults(self) -> list[str]:
+        """``unplug`` while the adapter is out, ``echo`` while it hands back what
+        the host sends."""
+        faults = [] if self.plugged or not self._running else ["unplug"]
+        return faults + (["echo"] if self.local_echo else [])
+
+    @property
     def tty(self) -> str | None:
         """The pty slave's device name while plugged in."""
         return self._tty
@@ -203,7 +210,7 @@ class SimulatedBus:
             "path": str(self.path),
             "baud": self.baud,
             "plugged": self.plugged,
-            "faults": [] if self.plugged or not self._running else ["unplug"],
+            "faults": self.faults,
             "devices": [device.id for device in self._devices],
         }
 

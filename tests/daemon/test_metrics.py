@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from daemon.bench.daemon_process import DaemonProcess
 from daemon.tokens import Role, TokenFile
+from simulators.control import request
 from simulators.ports import free_port
 from tests.conftest import small_hall, window_one_and_kiosk_one, write_config
 
@@ -39,10 +40,12 @@ def client(daemon: DaemonProcess, token: str) -> httpx.Client:
 
 
 def settled(samples: Samples) -> bool:
-    """The keypad has answered, the broker has every event, the loop lag was sampled."""
+    """The keypad has answered, the broker has every event, the loop lag was sampled,
+    bus-1's echoing adapter is known."""
     keypad = {"device": "keypad-1", "kind": "caller-keypad", "state": "online"}
     return (
         value(samples, "hallkeeper_device_state", **keypad) == 1
+        and value(samples, "hallkeeper_bus_local_echo", bus="bus-1") == 1
         and value(samples, "hallkeeper_mqtt_outbox_events") == 0
         and value(samples, "hallkeeper_loop_lag_sample_seconds_count") > 0
     )
@@ -61,6 +64,7 @@ def test_tickets_calls_devices_buses_outbox_loop_lag_and_commits(tmp_path: Path)
     daemon.start()
     try:
         act = client(daemon, admin)
+        request(control, "fault", target="bus-1", kind="echo")  # before the call's frames
         for _ in range(2):
             assert act.post("/api/v1/tickets", json={"service": "social"}).status_code == 201
         assert act.post("/api/v1/windows/1/call-next").status_code == 200
@@ -84,6 +88,8 @@ def test_tickets_calls_devices_buses_outbox_loop_lag_and_commits(tmp_path: Path)
     assert value(samples, "hallkeeper_device_frames_total", device="screen-1", direction="out") > 0
     assert value(samples, "hallkeeper_bus_up", bus="bus-1") == 1
     assert value(samples, "hallkeeper_bus_frames_total", bus="bus-1", direction="out") > 0
+    assert value(samples, "hallkeeper_bus_local_echo", bus="bus-1") == 1
+    assert value(samples, "hallkeeper_bus_low_latency", bus="bus-1") == 0  # a pty has no such mode
     # a frame can collide on a shared bus now and then: the counter is there, not 0
     assert ("hallkeeper_bus_errors_total", frozenset({("bus", "bus-1")})) in samples
     assert value(samples, "hallkeeper_mqtt_connected") == 1

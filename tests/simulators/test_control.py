@@ -163,6 +163,19 @@ def test_fault_unplugs_and_replugs_a_bus(hall: Hall) -> None:
         host.close()
 
 
+def test_fault_makes_a_bus_adapter_echo_what_the_host_sends(hall: Hall) -> None:
+    answer = request(hall.endpoint, "fault", target="bus-1", kind="echo")
+    assert answer["ok"] and answer["plugged"] is True and answer["faults"] == ["echo"]
+    picture = imm.encode(imm.ScreenText(3, imm.Selector.WINDOW, "请A007号"))
+    hall.host.write(picture)
+    assert hall.host.read_until(lambda: picture in hall.host.raw)  # the host hears it back
+    assert wait_for(lambda: hall.screen.text == "请A007号")  # and the screen got it
+    assert request(hall.endpoint, "fault", target="bus-1", kind="ok")["faults"] == []
+    hall.host.raw.clear()
+    hall.host.write(picture)
+    assert not hall.host.read_until(lambda: hall.host.raw, timeout=0.3)
+
+
 def test_a_silent_keypad_press_is_answered_with_a_note(hall: Hall) -> None:
     request(hall.endpoint, "fault", target="kp-1", kind="silent")
     answer = request(hall.endpoint, "press", keypad="kp-1", key="call")
@@ -185,7 +198,7 @@ def test_a_silent_keypad_press_is_answered_with_a_note(hall: Hall) -> None:
         ("fault", {"target": "scr-1", "kind": "split"}, "does not support fault 'split'"),
         ("fault", {"target": "kp-1", "kind": "paper-out"}, "does not support fault 'paper-out'"),
         ("fault", {"target": "kp-1", "kind": "unplug"}, "unplug is a bus fault"),
-        ("fault", {"target": "bus-1", "kind": "garble"}, "supported: unplug, ok"),
+        ("fault", {"target": "bus-1", "kind": "garble"}, "supported: unplug, echo, ok"),
         ("fault", {"target": "kp-1"}, "fault needs 'kind'"),
         ("dance", {}, "unknown verb 'dance'"),
     ],
@@ -260,7 +273,7 @@ def test_sim_list_prints_a_table(hall: Hall) -> None:
     lines = out.splitlines()
     assert lines[0].split() == ["DEVICE", "KIND", "MODEL", "BUS", "ADDRESS", "FAULTS"]
     assert lines[1].split() == ["kp-1", "keypad", "ff68-keypad", "bus-1", "1", "-"]
-    assert any(line.split()[:3] == ["bus-1", str(hall.bus.path), "yes"] for line in lines)
+    assert [str(hall.bus.path), "yes", "3", "-"] in [line.split()[1:] for line in lines]
 
 
 def test_sim_json_prints_the_answer(hall: Hall) -> None:
@@ -288,6 +301,8 @@ def test_sim_press_rate_show_and_fault(hall: Hall) -> None:
     assert (code, out.strip()) == (0, "bus-1: unplugged")
     code, out, _ = run("--control", hall.endpoint, "fault", "bus-1", "ok")
     assert (code, out.strip()) == (0, "bus-1: plugged in")
+    code, out, _ = run("--control", hall.endpoint, "fault", "bus-1", "echo")
+    assert (code, out.strip()) == (0, "bus-1: plugged in, echoing what the host sends")
     code, out, _ = run("--control", hall.endpoint, "fault", "kp-1", "split")
     assert (code, out.strip()) == (0, "kp-1: faults split")
 
