@@ -28,8 +28,8 @@ Verbs (DESIGN.md "Simulator control"):
   nowhere) or ``poor`` (too poor an image to read). It stays until the reader
   has imaged it once, or for `FINGER_SECONDS`.
 - ``fault`` ``target`` ``kind``: silent, garble, split or ok on a device;
-  unplug, echo (the adapter hands the host back what it sends) or ok (plugged
-  in, not echoing) on a bus; paper-near, paper-out, cover-open,
+  unplug, echo (an adapter swapped in that hands the host back what it sends)
+  or ok (plugged in, not echoing) on a bus; paper-near, paper-out, cover-open,
   cutter-error, unplug, off or ok on a printer; silent, garble or ok on a
   fingerprint reader; down or ok on the MQTT broker of `hallkeeper simulate`
   (``broker``: stopped, started again on the same port).
@@ -354,11 +354,8 @@ class SimRegistry:
         if isinstance(found, SimulatedBus):
             if kind == FAULT_UNPLUG:
                 found.unplug()
-            elif kind == FAULT_ECHO:
-                found.local_echo = True
-            elif kind == FAULT_OK:
-                found.local_echo = False
-                found.replug()
+            elif kind in (FAULT_ECHO, FAULT_OK):
+                found.use_adapter(echoes=kind == FAULT_ECHO)
             else:
                 raise RequestError(
                     f"bus {found.name!r} does not support fault {kind!r} "

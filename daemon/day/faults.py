@@ -3,7 +3,8 @@ seed, and playing it: each fault is put on at its hall time and taken off
 after its minutes.
 
 Kinds: ``device-silent`` (a keypad, pad or screen stops answering),
-``bus-unplug`` (an RS-485 adapter pulled out), ``paper-out`` and
+``bus-unplug`` (an RS-485 adapter pulled out), ``bus-echo`` (an adapter
+that hands back what the daemon sends swapped in), ``paper-out`` and
 ``cover-open`` (a kiosk printer), ``broker-down`` (the MQTT broker of
 `hallkeeper simulate` stopped) and ``daemon-kill`` (the daemon SIGKILLed,
 restarted when the fault ends).
@@ -29,6 +30,7 @@ MARGIN_MINUTES = 10.0
 SIM_FAULTS: dict[str, tuple[str, str]] = {
     "device-silent": ("silent", "ok"),
     "bus-unplug": ("unplug", "ok"),
+    "bus-echo": ("echo", "ok"),
     "paper-out": ("paper-out", "ok"),
     "cover-open": ("cover-open", "ok"),
     "broker-down": ("down", "ok"),

@@ -46,6 +46,7 @@ class Layout:
         return {
             "device-silent": self.bus_devices,
             "bus-unplug": self.links,
+            "bus-echo": self.links,
             "paper-out": tuple(self.kiosks.values()),
             "cover-open": tuple(self.kiosks.values()),
             "broker-down": (BROKER,) if broker else (),

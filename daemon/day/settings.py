@@ -20,11 +20,18 @@ from daemon.config.problems import Problem, problems_from_validation
 from daemon.config.yaml_source import parse_yaml
 
 FaultKind = Literal[
-    "device-silent", "bus-unplug", "paper-out", "cover-open", "broker-down", "daemon-kill"
+    "device-silent",
+    "bus-unplug",
+    "bus-echo",
+    "paper-out",
+    "cover-open",
+    "broker-down",
+    "daemon-kill",
 ]
 FAULT_KINDS: tuple[FaultKind, ...] = (
     "device-silent",
     "bus-unplug",
+    "bus-echo",
     "paper-out",
     "cover-open",
     "broker-down",

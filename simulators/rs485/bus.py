@@ -177,6 +177,16 @@ class SimulatedBus:
         """The adapter is plugged back in: a new pty at ``path``; devices keep their state."""
         self._in_thread(self._replug)
 
+    def use_adapter(self, echoes: bool) -> None:
+        """Plug in an adapter that hands the host back what it sends, or one that
+        does not: a swap (unplugged, then plugged in again) when that changes.
+        A real adapter does one or the other for as long as it is plugged in,
+        and the host learns which each time it opens the port."""
+        if echoes != self.local_echo:
+            self.unplug()
+            self.local_echo = echoes
+        self.replug()
+
     @property
     def plugged(self) -> bool:
         return self._master is not None

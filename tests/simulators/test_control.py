@@ -163,17 +163,26 @@ def test_fault_unplugs_and_replugs_a_bus(hall: Hall) -> None:
         host.close()
 
 
-def test_fault_makes_a_bus_adapter_echo_what_the_host_sends(hall: Hall) -> None:
+def test_fault_swaps_in_a_bus_adapter_that_echoes_what_the_host_sends(hall: Hall) -> None:
     answer = request(hall.endpoint, "fault", target="bus-1", kind="echo")
     assert answer["ok"] and answer["plugged"] is True and answer["faults"] == ["echo"]
+    with pytest.raises(serial.SerialException):  # a swap: the old port is gone
+        hall.host.port.read(1)
     picture = imm.encode(imm.ScreenText(3, imm.Selector.WINDOW, "请A007号"))
-    hall.host.write(picture)
-    assert hall.host.read_until(lambda: picture in hall.host.raw)  # the host hears it back
-    assert wait_for(lambda: hall.screen.text == "请A007号")  # and the screen got it
+    host = Host(hall.bus.path)
+    try:
+        host.write(picture)
+        assert host.read_until(lambda: picture in host.raw)  # the host hears it back
+        assert wait_for(lambda: hall.screen.text == "请A007号")  # and the screen got it
+    finally:
+        host.close()
     assert request(hall.endpoint, "fault", target="bus-1", kind="ok")["faults"] == []
-    hall.host.raw.clear()
-    hall.host.write(picture)
-    assert not hall.host.read_until(lambda: hall.host.raw, timeout=0.3)
+    host = Host(hall.bus.path)
+    try:
+        host.write(picture)
+        assert not host.read_until(lambda: host.raw, timeout=0.3)
+    finally:
+        host.close()
 
 
 def test_a_silent_keypad_press_is_answered_with_a_note(hall: Hall) -> None:

@@ -88,6 +88,7 @@ def test_a_compressed_day_with_random_faults_of_every_kind_passes_its_checks(tmp
     assert kinds == {
         "device-silent",
         "bus-unplug",
+        "bus-echo",
         "paper-out",
         "cover-open",
         "broker-down",
