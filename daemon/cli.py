@@ -199,6 +199,12 @@ def _parser() -> argparse.ArgumentParser:
     hall.add_argument("--minutes", type=_positive_float, default=2.0, help="minutes measured")
     hall.add_argument("--seed", type=int, default=1, help="seed of the citizens and clerks")
     hall.add_argument(
+        "--windows-per-bus",
+        type=_windows_per_bus,
+        default=32,
+        help="windows to an RS-485 bus, 1 to 32 (fewer: more buses, each quieter)",
+    )
+    hall.add_argument(
         "--service-seconds",
         type=_positive_float,
         default=300.0,
@@ -217,6 +223,13 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
+def _windows_per_bus(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 32:
+        raise argparse.ArgumentTypeError(f"must be 1 to 32, got {text}")
     return value
 
 
@@ -375,7 +388,9 @@ def _bench_bus(args: argparse.Namespace) -> int:
 def _bench_hall(args: argparse.Namespace) -> int:
     from daemon.bench.hall import run_hall_bench
 
-    return run_hall_bench(args.windows, args.minutes, args.seed, args.service_seconds)
+    return run_hall_bench(
+        args.windows, args.minutes, args.seed, args.service_seconds, args.windows_per_bus
+    )
 
 
 def _bench_mqtt(args: argparse.Namespace) -> int:

@@ -25,7 +25,7 @@ from typing import Any
 from prometheus_client.parser import text_string_to_metric_families
 
 from daemon.bench.bus import spread
-from daemon.bench.hall_layout import BenchHall, write_bench_hall
+from daemon.bench.hall_layout import WINDOWS_PER_BUS, BenchHall, write_bench_hall
 from daemon.bench.hall_workload import EventFeed, Timings, Workload
 from daemon.bench.process_usage import ProcessUsage, Usage
 from daemon.config.loader import load_config
@@ -47,12 +47,18 @@ WIRE_RATIO_GOAL = 2.0
 SLOW_COMMITS = (50, 100, 250)
 
 
-def run_hall_bench(windows: int, minutes: float, seed: int, service_seconds: float) -> int:
+def run_hall_bench(
+    windows: int,
+    minutes: float,
+    seed: int,
+    service_seconds: float,
+    windows_per_bus: int = WINDOWS_PER_BUS,
+) -> int:
     """Run, print the JSON object; the exit code."""
     with tempfile.TemporaryDirectory(prefix="hallkeeper-bench-hall-") as scratch:
         folder = Path(scratch)
         events = f"tcp://127.0.0.1:{free_port()}"
-        hall = write_bench_hall(folder, windows, events)
+        hall = write_bench_hall(folder, windows, events, windows_per_bus)
         secrets = TokenFile(folder / "secrets.yaml")
         tokens = (
             secrets.add(Role.ADMIN, label="bench")[1],
@@ -116,6 +122,7 @@ async def _bench(
     ]
     return {
         "windows": hall.windows,
+        "windows_per_bus": hall.windows_per_bus,
         "devices": len(config.devices),
         "buses": len(config.links),
         "minutes": round(seconds / 60, 2),

@@ -1,7 +1,8 @@
 """The hall `hallkeeper bench hall` runs: N windows, each with a window screen,
-a caller keypad and an evaluation pad, 32 windows to an RS-485 bus; the hall
-screen on a bus of its own; two kiosks, one printer on USB and one on the
-network. `hallkeeper simulate` finds a simulator for each device."""
+a caller keypad and an evaluation pad, 32 windows to an RS-485 bus (or fewer,
+to see what a hall gains by more buses); the hall screen on a bus of its own;
+two kiosks, one printer on USB and one on the network. `hallkeeper simulate`
+finds a simulator for each device."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ class BenchHall:
     #: window -> the service it calls
     serves: dict[int, str]
     kiosks: tuple[str, ...]
+    windows_per_bus: int = WINDOWS_PER_BUS
 
     @property
     def windows(self) -> int:
@@ -49,14 +51,14 @@ class BenchHall:
         return f"{kiosk}-printer"
 
 
-def bus_of(window: int) -> tuple[str, int]:
-    """The bus a window's devices are on, and the window's place on it (1-32)."""
-    index, place = divmod(window - 1, WINDOWS_PER_BUS)
+def bus_of(window: int, per_bus: int = WINDOWS_PER_BUS) -> tuple[str, int]:
+    """The bus a window's devices are on, and the window's place on it (1-`per_bus`)."""
+    index, place = divmod(window - 1, per_bus)
     return f"bus-{index + 1}", place + 1
 
 
-def window_devices(window: int) -> list[dict[str, Any]]:
-    link, place = bus_of(window)
+def window_devices(window: int, per_bus: int) -> list[dict[str, Any]]:
+    link, place = bus_of(window, per_bus)
     common = {"link": link, "window": window}
     return [
         {"id": f"screen-{window}", "model": "imm-window-screen", "address": place, **common},
@@ -65,14 +67,19 @@ def window_devices(window: int) -> list[dict[str, Any]]:
     ]
 
 
-def write_bench_hall(folder: Path, windows: int, events_endpoint: str) -> BenchHall:
-    """The hall's config in `folder/hall.yaml`, its store and tokens beside it."""
+def write_bench_hall(
+    folder: Path, windows: int, events_endpoint: str, per_bus: int = WINDOWS_PER_BUS
+) -> BenchHall:
+    """The hall's config in `folder/hall.yaml`, its store and tokens beside it;
+    `per_bus` windows to an RS-485 bus."""
     if windows < 1:
         raise ValueError(f"windows must be at least 1, got {windows}")
+    if not 1 <= per_bus <= WINDOWS_PER_BUS:
+        raise ValueError(f"windows per bus must be 1 to {WINDOWS_PER_BUS}, got {per_bus}")
     services = [f"s{n}" for n in range(SERVICES)]
     serves = {w: services[(w - 1) % SERVICES] for w in range(1, windows + 1)}
-    buses = [f"bus-{n + 1}" for n in range((windows - 1) // WINDOWS_PER_BUS + 1)]
-    devices = [entry for w in serves for entry in window_devices(w)]
+    buses = [f"bus-{n + 1}" for n in range((windows - 1) // per_bus + 1)]
+    devices = [entry for w in serves for entry in window_devices(w, per_bus)]
     devices.append(
         {"id": "hall-screen", "model": "imm-hall-screen", "link": HALL_BUS, "address": 1}
     )
@@ -104,4 +111,4 @@ def write_bench_hall(folder: Path, windows: int, events_endpoint: str) -> BenchH
     }
     path = folder / "hall.yaml"
     path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
-    return BenchHall(path, serves, tuple(KIOSKS))
+    return BenchHall(path, serves, tuple(KIOSKS), per_bus)

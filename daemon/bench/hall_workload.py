@@ -259,7 +259,7 @@ class Workload:
             self.timings.misses["call not on the screen within 5 s"] += 1
             return current
         at, text = shown
-        wire = call_wire_seconds(bus_of(window)[1], text, BAUD)
+        wire = call_wire_seconds(bus_of(window, self.hall.windows_per_bus)[1], text, BAUD)
         self.timings.key_to_screen_ms.append((at - pressed) * 1000)
         self.timings.ratio_to_wire.append((at - pressed) / wire)
         self.timings.wire_ms.append(wire * 1000)

@@ -1,6 +1,8 @@
-"""The benchmark's hall: a config the daemon accepts, 32 windows to a bus."""
+"""The benchmark's hall: a config the daemon accepts, 32 windows to a bus or fewer."""
 
 from collections import Counter
+
+import pytest
 
 from daemon.bench.hall_layout import HALL_BUS, write_bench_hall
 from daemon.config.loader import load_config
@@ -29,3 +31,17 @@ def test_each_window_has_a_screen_keypad_and_pad_at_distinct_addresses(tmp_path)
     # keypads and pads share the FF68 address space, screens have their own
     slots = Counter((d.link, d.model.split("-")[0], d.address) for d in on_bus)
     assert max(slots.values()) == 1
+
+
+def test_fewer_windows_to_a_bus_make_more_buses(tmp_path):
+    hall = write_bench_hall(tmp_path, 300, "tcp://127.0.0.1:5999", per_bus=16)
+    config = load_config(hall.config)
+    per_bus = Counter(d.link for d in config.devices if getattr(d, "window", None))
+    assert len(per_bus) == 19  # 18 of 16 windows, one of 12
+    assert max(per_bus.values()) == 16 * 3 and min(per_bus.values()) == 12 * 3
+    assert hall.windows_per_bus == 16
+
+
+def test_more_than_32_windows_to_a_bus_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="windows per bus must be 1 to 32, got 33"):
+        write_bench_hall(tmp_path, 300, "tcp://127.0.0.1:5999", per_bus=33)
