@@ -25,10 +25,11 @@ def test_bench_hall_times_calls_tickets_and_ratings_and_passes_the_checks(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     argv = ["bench", "hall", "--windows", "3", "--minutes", "0.3", "--service-seconds", "3"]
-    code = main(argv)
+    code = main([*argv, "--windows-per-bus", "2"])
     [figures] = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "{" in line]
     assert code == 0, figures["checks"]
-    assert (figures["windows"], figures["buses"], figures["devices"]) == (3, 2, 12)
+    assert (figures["windows"], figures["windows_per_bus"]) == (3, 2)
+    assert (figures["buses"], figures["devices"]) == (3, 12)  # and the hall screen's bus
     assert figures["calls"] >= 3 and figures["ratings"] >= 3
     assert figures["misses"] == {}
     for call in figures["slowest_calls"]:  # split where the time went
@@ -46,6 +47,15 @@ def test_bench_hall_times_calls_tickets_and_ratings_and_passes_the_checks(
     assert commits["count"] >= commits["over_50_ms"] >= commits["over_100_ms"] >= 0
     assert [c["id"] for c in figures["checks"]] == ["tickets", "ratings", "screens", "events"]
     assert figures["passed"] is True
+
+
+def test_more_than_32_windows_to_a_bus_is_refused_by_name(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["bench", "hall", "--windows-per-bus", "40"])
+    assert stopped.value.code == 2
+    assert "--windows-per-bus: must be 1 to 32, got 40" in capsys.readouterr().err
 
 
 def test_the_goals_are_reported_against_the_figures() -> None:
