@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -28,15 +28,7 @@ FaultKind = Literal[
     "broker-down",
     "daemon-kill",
 ]
-FAULT_KINDS: tuple[FaultKind, ...] = (
-    "device-silent",
-    "bus-unplug",
-    "bus-echo",
-    "paper-out",
-    "cover-open",
-    "broker-down",
-    "daemon-kill",
-)
+FAULT_KINDS: tuple[FaultKind, ...] = get_args(FaultKind)
 
 
 class Strict(BaseModel):
