@@ -205,6 +205,13 @@ def _parser() -> argparse.ArgumentParser:
         help="windows to an RS-485 bus, 1 to 32 (fewer: more buses, each quieter)",
     )
     hall.add_argument(
+        "--probe-seconds",
+        type=_positive_float,
+        default=60.0,
+        help="seconds between the re-sends of each screen and the probes of each keypad "
+        "and pad (longer: fewer frames on the buses, a dead device noticed later)",
+    )
+    hall.add_argument(
         "--service-seconds",
         type=_positive_float,
         default=300.0,
@@ -389,7 +396,12 @@ def _bench_hall(args: argparse.Namespace) -> int:
     from daemon.bench.hall import run_hall_bench
 
     return run_hall_bench(
-        args.windows, args.minutes, args.seed, args.service_seconds, args.windows_per_bus
+        args.windows,
+        args.minutes,
+        args.seed,
+        args.service_seconds,
+        args.windows_per_bus,
+        args.probe_seconds,
     )
 
 

@@ -2,7 +2,9 @@
 a caller keypad and an evaluation pad, 32 windows to an RS-485 bus (or fewer,
 to see what a hall gains by more buses); the hall screen on a bus of its own;
 two kiosks, one printer on USB and one on the network. `hallkeeper simulate`
-finds a simulator for each device."""
+finds a simulator for each device. Screens are re-sent, and keypads and pads
+probed, every `PROBE_SECONDS` as in a hall's default config, or at another
+interval, to see what a hall gains from fewer frames on its buses."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from typing import Any
 import yaml
 
 WINDOWS_PER_BUS = 32
+PROBE_SECONDS = 60.0
 SERVICES = 12
 PAD_ADDRESS = 100
 BAUD = 9600
@@ -32,6 +35,7 @@ class BenchHall:
     serves: dict[int, str]
     kiosks: tuple[str, ...]
     windows_per_bus: int = WINDOWS_PER_BUS
+    probe_seconds: float = PROBE_SECONDS
 
     @property
     def windows(self) -> int:
@@ -57,21 +61,49 @@ def bus_of(window: int, per_bus: int = WINDOWS_PER_BUS) -> tuple[str, int]:
     return f"bus-{index + 1}", place + 1
 
 
-def window_devices(window: int, per_bus: int) -> list[dict[str, Any]]:
+def window_devices(
+    window: int, per_bus: int, probe_seconds: float = PROBE_SECONDS
+) -> list[dict[str, Any]]:
+    """A window's screen, keypad and pad; a keypad's waiting count that changes
+    alone rides with its probe, as in a hall's default config."""
     link, place = bus_of(window, per_bus)
     common = {"link": link, "window": window}
     return [
-        {"id": f"screen-{window}", "model": "imm-window-screen", "address": place, **common},
-        {"id": f"keypad-{window}", "model": "ff68-keypad", "address": place, **common},
-        {"id": f"pad-{window}", "model": "ff68-pad", "address": PAD_ADDRESS + place, **common},
+        {
+            "id": f"screen-{window}",
+            "model": "imm-window-screen",
+            "address": place,
+            "refresh_seconds": probe_seconds,
+            **common,
+        },
+        {
+            "id": f"keypad-{window}",
+            "model": "ff68-keypad",
+            "address": place,
+            "probe_seconds": probe_seconds,
+            "count_every_seconds": probe_seconds,
+            **common,
+        },
+        {
+            "id": f"pad-{window}",
+            "model": "ff68-pad",
+            "address": PAD_ADDRESS + place,
+            "probe_seconds": probe_seconds,
+            **common,
+        },
     ]
 
 
 def write_bench_hall(
-    folder: Path, windows: int, events_endpoint: str, per_bus: int = WINDOWS_PER_BUS
+    folder: Path,
+    windows: int,
+    events_endpoint: str,
+    per_bus: int = WINDOWS_PER_BUS,
+    probe_seconds: float = PROBE_SECONDS,
 ) -> BenchHall:
     """The hall's config in `folder/hall.yaml`, its store and tokens beside it;
-    `per_bus` windows to an RS-485 bus."""
+    `per_bus` windows to an RS-485 bus, each window's devices re-sent or
+    probed every `probe_seconds`."""
     if windows < 1:
         raise ValueError(f"windows must be at least 1, got {windows}")
     if not 1 <= per_bus <= WINDOWS_PER_BUS:
@@ -79,7 +111,7 @@ def write_bench_hall(
     services = [f"s{n}" for n in range(SERVICES)]
     serves = {w: services[(w - 1) % SERVICES] for w in range(1, windows + 1)}
     buses = [f"bus-{n + 1}" for n in range((windows - 1) // per_bus + 1)]
-    devices = [entry for w in serves for entry in window_devices(w, per_bus)]
+    devices = [entry for w in serves for entry in window_devices(w, per_bus, probe_seconds)]
     devices.append(
         {"id": "hall-screen", "model": "imm-hall-screen", "link": HALL_BUS, "address": 1}
     )
@@ -111,4 +143,4 @@ def write_bench_hall(
     }
     path = folder / "hall.yaml"
     path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
-    return BenchHall(path, serves, tuple(KIOSKS), per_bus)
+    return BenchHall(path, serves, tuple(KIOSKS), per_bus, probe_seconds)

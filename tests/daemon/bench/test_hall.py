@@ -25,13 +25,16 @@ def test_bench_hall_times_calls_tickets_and_ratings_and_passes_the_checks(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     argv = ["bench", "hall", "--windows", "3", "--minutes", "0.3", "--service-seconds", "3"]
-    code = main([*argv, "--windows-per-bus", "2"])
+    code = main([*argv, "--windows-per-bus", "2", "--probe-seconds", "30"])
     [figures] = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "{" in line]
     assert code == 0, figures["checks"]
     assert (figures["windows"], figures["windows_per_bus"]) == (3, 2)
+    assert figures["probe_seconds"] == 30
     assert (figures["buses"], figures["devices"]) == (3, 12)  # and the hall screen's bus
     assert figures["calls"] >= 3 and figures["ratings"] >= 3
     assert figures["misses"] == {}
+    slow = figures["calls_over_2x_wire"]
+    assert len(figures["slowest_calls"]) == min(slow, 10) and slow <= figures["calls"]
     for call in figures["slowest_calls"]:  # split where the time went
         assert call["ms"] > 2 * figures["wire_ms"]["p50"]
         if call["key_to_stored_ms"] is not None:
