@@ -33,6 +33,7 @@ from daemon.simulation import (
     terminal_specs,
 )
 from daemon.status_socket import StatusSocket, hall_status, status_socket_path
+from daemon.store.checkpoints import Checkpointer
 from daemon.store.store import Store
 from daemon.supervisor import Supervisor
 from daemon.tokens import Role, TokenFile
@@ -86,6 +87,7 @@ async def run_daemon(
             closing.callback(simulated.stop)
         store = Store(config.storage.path, config.hall.id)
         closing.callback(store.close)
+        closing.callback(Checkpointer(store.path).start().stop)
         feed = ZmqFeed(config.events.zmq_pub) if config.events.zmq_pub else None
         if feed is not None:
             closing.callback(feed.close)

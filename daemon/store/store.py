@@ -3,7 +3,9 @@ windows, ratings and events.
 
 WAL mode with synchronous=FULL, so a committed change survives a power cut;
 each change and its events go in one transaction. Reads use their own
-connection per thread, which WAL lets run beside the writer.
+connection per thread, which WAL lets run beside the writer. The WAL is
+copied back into the database file by `daemon.store.checkpoints`, not in
+the writer's commits.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 from daemon.queue.model import Call, Fingerprint, Punch, Rating, Ticket, WindowState
 from daemon.queue.state import Change, QueueState
+from daemon.store.checkpoints import BACKSTOP_PAGES
 from daemon.store.rows import columns, from_row, to_row
 from daemon.store.schema import MIGRATIONS
 
@@ -80,6 +83,7 @@ class Store:
         self._writer = self._connect()
         self._writer.execute("PRAGMA journal_mode=WAL")
         self._writer.execute("PRAGMA synchronous=FULL")
+        self._writer.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
         self._migrate()
         self._claim(hall_id)
 
