@@ -232,7 +232,7 @@ def _bus(
     link: Link, url: str, entries: list[DeviceEntry], context: DeviceContext
 ) -> tuple[BusMaster, list[BusDevice]]:
     """One link's bus master and the devices on it: built, and replaced, together."""
-    bus = BusMaster(link.id, SerialLink(url, link.baud))
+    bus = BusMaster(link.id, SerialLink(url, link.baud), link.refresh_spacing_seconds)
     devices = []
     for entry in entries:
         model = DEVICE_MODELS[entry.model]

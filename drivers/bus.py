@@ -14,8 +14,9 @@ What it does, in order of urgency:
    needs 100 ms to take in a frame) without holding up the other devices;
 4. waits for the answer of a device that answers (FF68 devices echo host
    commands); no answer in time is reported to that device only;
-5. re-sends every device's standing picture periodically and after the link
-   comes back, and once soon after a send that may not have arrived: one that
+5. re-sends every device's standing picture periodically (on a bus crowded
+   with them, less often than each asks: `refresh_spacing`) and after the
+   link comes back, and once soon after a send that may not have arrived: one that
    went unanswered, or a new picture for a device that never answers (a
    screen whose call frame met a key press would show the old number until
    the next re-send, and nothing would say so); reopens a failed link with
@@ -69,6 +70,19 @@ BACKOFF_FIRST, BACKOFF_MAX = 0.5, 10.0
 # or a new one for a device that never answers, is sent again this soon, once;
 # a device that stays silent is then left to the periodic re-sends.
 RETRY_AFTER = 1.0
+# Periodic re-sends, which double as probes, are most of the frames the master
+# starts on a quiet bus, and each may meet a key press starting at the same
+# moment: the key then waits for the device's resend, 250 ms later. On a bus
+# crowded with standing pictures each is re-sent every this many seconds times
+# their number, when that is longer than its own `refresh`: 96 pictures (32
+# windows of a screen, a keypad and a pad) every 120 s, not 60.
+REFRESH_SPACING = 1.25
+
+
+def refresh_period(refresh: float, pictures: int, spacing: float = REFRESH_SPACING) -> float:
+    """How often a standing picture that asks for `refresh` is re-sent on a bus
+    of `pictures` standing pictures, each kept `spacing` apart on average."""
+    return max(refresh, spacing * pictures)
 
 
 class Priority(IntEnum):
@@ -87,11 +101,14 @@ class Command:
     data: bytes
     priority: Priority
     expect: bytes | None = None  # the device's answer that confirms it
-    refresh: float | None = None  # a standing picture: re-sent this often and after reconnects
-    # A change to a standing picture that may wait this long: it replaces the
-    # picture and rides with its next re-send, due no later than `within` from
-    # now. Every frame the master starts on a quiet bus may meet a key press
-    # starting at the same moment, so changes that can wait share frames.
+    # A standing picture: re-sent this often (or less often on a crowded bus,
+    # `BusMaster.refresh_spacing`) and after reconnects.
+    refresh: float | None = None
+    # A change to a standing picture that may wait this long (or, on a crowded
+    # bus, as long as a re-send): it replaces the picture and rides with its
+    # next re-send, due no later than `within` from now. Every frame the master
+    # starts on a quiet bus may meet a key press starting at the same moment,
+    # so changes that can wait share frames.
     within: float | None = None
 
     def __post_init__(self) -> None:
@@ -155,9 +172,12 @@ class _Standing:
 
 
 class BusMaster:
-    def __init__(self, name: str, link: SerialLink) -> None:
+    def __init__(
+        self, name: str, link: SerialLink, refresh_spacing: float = REFRESH_SPACING
+    ) -> None:
         self.name = name
         self.link = link
+        self.refresh_spacing = refresh_spacing
         self.stats = Stats()
         self.up: bool | None = None  # unknown until the first open
         self.reopens = 0
@@ -195,11 +215,12 @@ class BusMaster:
         now = time.monotonic()
         with self._lock:
             if command.within is not None and key in self._standing:
-                self._defer(key, command, now + command.within)
+                self._defer(key, command, now + self._may_wait(command))
             else:
                 self._pending[key] = command
                 if command.refresh is not None:
-                    self._standing[key] = _Standing(command, now + command.refresh)
+                    standing = self._standing[key] = _Standing(command, due=now)
+                    standing.due += self._period(command)  # counting this picture
         self.link.wake()
 
     def acknowledge(self, device: str, frame: Frame) -> None:
@@ -211,6 +232,16 @@ class BusMaster:
         endpoint.acknowledged_frame = encode(frame)
         self._acks.append((endpoint, ack))
         self.link.wake()
+
+    def _period(self, command: Command) -> float:
+        """Time to the next periodic re-send of standing picture `command`."""
+        return refresh_period(command.refresh or 0.0, len(self._standing), self.refresh_spacing)
+
+    def _may_wait(self, command: Command) -> float:
+        """How long a change that may wait does: its `within`, or on a crowded bus
+        until its picture's next re-send would be due; 0 (at once) stays 0."""
+        within = command.within or 0.0
+        return refresh_period(within, len(self._standing), self.refresh_spacing) if within else 0.0
 
     def _defer(self, key: tuple[str, str], command: Command, by: float) -> None:
         """Make `command` the standing picture, sent with the next re-send, by `by`
@@ -264,7 +295,7 @@ class BusMaster:
         with self._lock:  # pictures are re-sent after every (re)connect
             for key, standing in self._standing.items():
                 self._pending.setdefault(key, standing.command)
-                standing.due = now + (standing.command.refresh or 0)
+                standing.due = now + self._period(standing.command)
         for endpoint in self._endpoints.values():
             endpoint.listener.link_changed(True, None)
         return True
@@ -453,7 +484,7 @@ class BusMaster:
             for key, standing in self._standing.items():
                 if standing.due <= now and key not in self._pending:
                     self._pending[key] = replace(standing.command, priority=Priority.REFRESH)
-                    standing.due = now + (standing.command.refresh or 0)
+                    standing.due = now + self._period(standing.command)
             ready = [
                 (command.priority, key)
                 for key, command in self._pending.items()

@@ -21,6 +21,7 @@ from devices.config import LanguageTag, Names, Slug, Strict, Text, Texts
 from devices.models import DEVICE_MODELS
 from devices.printer_config import PrinterConfig, TicketTemplate
 from devices.speaker_config import SpeakerConfig, Voice
+from drivers.bus import REFRESH_SPACING
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -183,6 +184,15 @@ class Link(Strict):
     id: Slug
     url: str = Field(min_length=1, description="/dev/..., socket://host:port, rfc2217://...")
     baud: int = Field(default=9600, gt=0)
+    refresh_spacing_seconds: float = Field(
+        default=REFRESH_SPACING,
+        ge=0,
+        description="On an RS-485 bus: its devices' periodic re-sends and probes go this many "
+        "seconds apart on average at the least, so on a bus of many devices each is re-sent "
+        "less often than its refresh_seconds or probe_seconds (96 devices: every 120 s). "
+        "Each such frame risks colliding with a key press, which then waits for its resend. "
+        "0: every device at its own period.",
+    )
 
 
 class DeviceEntry(BaseModel):

@@ -15,7 +15,9 @@ from daemon.config.model import HallConfig, entries_of
 from daemon.day.checks import Records
 from daemon.day.hall_io import HallIO
 from daemon.day.screens import expected_hall_waiting, expected_window_text
-from devices.config import HallScreenConfig, WindowScreenConfig
+from devices.config import BusDeviceConfig, HallScreenConfig, WindowScreenConfig
+from devices.models import DEVICE_MODELS
+from drivers.bus import refresh_period
 
 #: Real seconds beyond the screens' own refresh that they get to catch up at the end.
 SCREENS_MARGIN = 5.0
@@ -147,9 +149,20 @@ async def compare_screens(
 
 def screens_catch_up(config: HallConfig) -> float:
     """The longest a screen can show a text it missed: its refresh period, and
-    for a hall screen the wait for a change of the counts alone."""
-    periods = [s.refresh_seconds for s in entries_of(config, WindowScreenConfig)]
+    for a hall screen the wait for a change of the counts alone, each
+    stretched on a bus crowded with devices (`drivers.bus.refresh_period`)."""
+    links = {link.id: link for link in config.links}
+    pictures = Counter(  # one standing picture for each device on a bus
+        entry.model_dump()["link"] for entry in config.devices if DEVICE_MODELS[entry.model].on_bus
+    )
+
+    def on_its_bus(screen: BusDeviceConfig, seconds: float) -> float:
+        spacing = links[screen.link].refresh_spacing_seconds
+        return refresh_period(seconds, pictures[screen.link], spacing)
+
+    periods = [on_its_bus(s, s.refresh_seconds) for s in entries_of(config, WindowScreenConfig)]
     periods += [
-        max(s.refresh_seconds, s.count_every_seconds) for s in entries_of(config, HallScreenConfig)
+        on_its_bus(s, max(s.refresh_seconds, s.count_every_seconds))
+        for s in entries_of(config, HallScreenConfig)
     ]
     return max(periods, default=0.0)

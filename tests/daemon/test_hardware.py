@@ -15,6 +15,7 @@ import pytest
 from daemon.config.model import HallConfig
 from daemon.hardware import Hardware
 from devices.bus_device import DeviceContext
+from drivers.bus import REFRESH_SPACING
 
 pytestmark = pytest.mark.anyio
 
@@ -116,3 +117,14 @@ async def test_a_speaker_is_kept_unless_it_or_the_voice_section_changes(
     assert running.rebuilt(same, context(same)).speakers == running.speakers
     assert running.rebuilt(louder, context(louder)).speakers[0] is not running.speakers[0]
     assert running.rebuilt(zoned, context(zoned)).speakers[0] is not running.speakers[0]
+
+
+async def test_a_bus_spaces_its_periodic_frames_as_its_link_says(
+    make_config: Callable[..., HallConfig],
+) -> None:
+    default = make_config(**sections())
+    assert Hardware(default, context(default)).buses["bus-1"].refresh_spacing == REFRESH_SPACING
+    spaced = sections()
+    spaced["links"][0]["refresh_spacing_seconds"] = 0
+    config = make_config(**spaced)
+    assert Hardware(config, context(config)).buses["bus-1"].refresh_spacing == 0

@@ -10,6 +10,7 @@ import select
 import threading
 import time
 import tty
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,6 +73,15 @@ class Wire:
         assert len(found) >= count, f"only {found} within {timeout} s"
         return found[:count]
 
+    def frames_for(self, seconds: float) -> list[bytes]:
+        """Every frame the master writes in the next `seconds`."""
+        buffer = b""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if select.select([self.master], [], [], min(left, 0.05))[0]:
+                buffer += os.read(self.master, 4096)
+        return split_frames(buffer)
+
     def send(self, frame: ff68.Frame) -> None:
         os.write(self.master, ff68.encode(frame))
 
@@ -118,7 +128,9 @@ def wire(tmp_path: Path) -> Iterator[Wire]:
 
 @pytest.fixture
 def bus(wire: Wire) -> Iterator[BusMaster]:
-    master = BusMaster("bus-1", SerialLink(str(wire.path), 9600))
+    """A bus master re-sending each picture at its own period, however short
+    (the spacing of a crowded bus has tests of its own)."""
+    master = BusMaster("bus-1", SerialLink(str(wire.path), 9600), refresh_spacing=0)
     yield master
     master.stop()
 
@@ -342,6 +354,48 @@ def test_a_standing_picture_is_re_sent_periodically(bus: BusMaster, wire: Wire) 
     bus.submit(Command("screen-1", "text", picture, Priority.DISPLAY, refresh=0.2))
     bus.start()
     assert wire.frames(3, timeout=3) == [picture] * 3
+
+
+@pytest.mark.parametrize(("spacing", "least", "most"), [(0.25, 2, 3), (0.0, 6, 9)])
+def test_on_a_bus_crowded_with_pictures_each_is_re_sent_less_often_than_it_asks(
+    wire: Wire, spacing: float, least: int, most: int
+) -> None:
+    """Six screens ask for a re-send every 0.3 s. Kept 0.25 s apart on average,
+    each goes every 1.5 s (once more a second after its first send, as any new
+    picture); without spacing, every 0.3 s."""
+    master = BusMaster("bus-1", SerialLink(str(wire.path), 9600), refresh_spacing=spacing)
+    pictures = [text(n, f"{n}号窗口 欢迎您") for n in range(1, 7)]
+    for n, picture in enumerate(pictures, start=1):
+        master.attach(screen(n, Recorder()))
+        master.submit(Command(f"screen-{n}", "text", picture, Priority.DISPLAY, refresh=0.3))
+    master.start()
+    try:
+        sent = Counter(wire.frames_for(2.4))
+    finally:
+        master.stop()
+    assert set(sent) == set(pictures)
+    assert all(least <= sent[picture] <= most for picture in pictures), sent.values()
+
+
+def test_on_a_crowded_bus_a_change_that_may_wait_waits_for_the_re_send(wire: Wire) -> None:
+    """A keypad's new waiting count may wait 0.3 s; on a bus of four pictures
+    kept 0.25 s apart it rides with the re-send a second later instead."""
+    master = BusMaster("bus-1", SerialLink(str(wire.path), 9600), refresh_spacing=0.25)
+    for n in range(1, 5):
+        master.attach(screen(n, Recorder()))
+        picture = text(n, f"社保等候{n}人")
+        master.submit(Command(f"screen-{n}", "text", picture, Priority.DISPLAY, refresh=60))
+    master.start()
+    try:
+        assert len(wire.frames(8)) == 8  # each new picture twice, a second apart
+        changed = text(1, "社保等候9人")
+        asked_at = time.monotonic()
+        count = Command("screen-1", "text", changed, Priority.DISPLAY, refresh=60, within=0.3)
+        master.submit(count)
+        assert wire.frames(1, timeout=2.0) == [changed]
+        assert time.monotonic() - asked_at >= 0.9
+    finally:
+        master.stop()
 
 
 def test_changes_that_may_wait_ride_with_the_next_re_send_in_one_frame(
