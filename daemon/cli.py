@@ -209,7 +209,8 @@ def _parser() -> argparse.ArgumentParser:
         type=_positive_float,
         default=60.0,
         help="seconds between the re-sends of each screen and the probes of each keypad "
-        "and pad (longer: fewer frames on the buses, a dead device noticed later)",
+        "and pad (longer: fewer frames on the buses, a dead device noticed later); a bus "
+        "of 32 windows spaces them to 120 s at the least itself",
     )
     hall.add_argument(
         "--service-seconds",

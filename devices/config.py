@@ -34,7 +34,10 @@ class WindowScreenConfig(BusDeviceConfig):
     )
     show_clerk: bool = Field(default=False, description="Add the signed-in clerk to the text.")
     refresh_seconds: float = Field(
-        default=60.0, gt=0, description="Re-send the text this often: screens do not answer."
+        default=60.0,
+        gt=0,
+        description="Re-send the text this often (screens do not answer), or less often on "
+        "a bus crowded with devices: see the link's refresh_spacing_seconds.",
     )
 
 
@@ -54,7 +57,10 @@ class HallScreenConfig(BusDeviceConfig):
 class KeypadConfig(BusDeviceConfig):
     window: int = Field(ge=1)
     probe_seconds: float = Field(
-        default=60.0, gt=0, description="Re-send its display this often, to see it answers."
+        default=60.0,
+        gt=0,
+        description="Re-send its display this often, to see it answers (less often on a bus "
+        "crowded with devices: see the link's refresh_spacing_seconds).",
     )
     count_every_seconds: float = Field(
         default=60.0,
@@ -79,7 +85,12 @@ class PadConfig(BusDeviceConfig):
     timeout_seconds: float = Field(
         default=30.0, gt=0, description="After a prompt; no key in time is stored as unrated."
     )
-    probe_seconds: float = Field(default=60.0, gt=0)
+    probe_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="Re-send its stars this often, to see it answers (less often on a bus "
+        "crowded with devices: see the link's refresh_spacing_seconds).",
+    )
 
     @model_validator(mode="after")
     def _levels_fit_keys(self) -> PadConfig:

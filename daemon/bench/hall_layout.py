@@ -4,7 +4,8 @@ to see what a hall gains by more buses); the hall screen on a bus of its own;
 two kiosks, one printer on USB and one on the network. `hallkeeper simulate`
 finds a simulator for each device. Screens are re-sent, and keypads and pads
 probed, every `PROBE_SECONDS` as in a hall's default config, or at another
-interval, to see what a hall gains from fewer frames on its buses."""
+interval, to see what a hall gains from fewer frames on its buses; a bus
+crowded with devices spaces them out further itself (`drivers.bus`)."""
 
 from __future__ import annotations
 

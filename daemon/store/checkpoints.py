@@ -31,7 +31,6 @@ class Checkpointer:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="store-checkpoints", daemon=True)
         self._failing = False
-        self.checkpoints = 0
 
     def start(self) -> Checkpointer:
         self._thread.start()
@@ -62,4 +61,3 @@ class Checkpointer:
         if self._failing:
             log.info("store %s: checkpoints work again", self._path)
         self._failing = False
-        self.checkpoints += 1

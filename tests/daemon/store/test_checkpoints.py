@@ -81,6 +81,5 @@ def test_a_failing_checkpoint_is_logged_once_with_the_store_path(
             time.sleep(0.02)
         time.sleep(0.2)  # several more attempts
     checkpointer.stop()
-    [record] = caplog.records
+    [record] = caplog.records  # one warning, not one every 20 ms
     assert str(path) in record.getMessage() and "not a database" in record.getMessage()
-    assert checkpointer.checkpoints == 0
