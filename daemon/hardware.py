@@ -18,6 +18,7 @@ from daemon.config.model import (
     DeviceEntry,
     HallConfig,
     Link,
+    bus_link,
     entries_of,
     printers,
     speakers,
@@ -83,7 +84,7 @@ class Hardware:
         self.devices: list[BusDevice] = []
         for link in config.links:
             url = overrides.urls.get(link.id, link.url)
-            entries = [e for e in config.devices if _on_link(e, link.id)]
+            entries = [e for e in config.devices if bus_link(e) == link.id]
             inputs = [link, url, entries, config.texts, config.hall.languages]
             bus, devices = self._part(f"link:{link.id}", inputs, _bus, link, url, entries, context)
             self.buses[link.id] = bus
@@ -222,10 +223,6 @@ class Hardware:
 
     def reader(self, reader_id: str) -> FingerprintReader | None:
         return next((r for r in self.readers if r.id == reader_id), None)
-
-
-def _on_link(entry: DeviceEntry, link: str) -> bool:
-    return DEVICE_MODELS[entry.model].on_bus and entry.model_dump()["link"] == link
 
 
 def _bus(

@@ -272,6 +272,12 @@ class HallConfig(Strict):
 C = TypeVar("C", bound=BaseModel)
 
 
+def bus_link(entry: DeviceEntry) -> str | None:
+    """The RS-485 link a device entry is on, None for a device with a connection
+    of its own."""
+    return entry.model_dump()["link"] if DEVICE_MODELS[entry.model].on_bus else None
+
+
 def entries_of(config: HallConfig, kind: type[C]) -> list[C]:
     """The device entries whose model has the config schema `kind` (the config
     is checked already)."""
