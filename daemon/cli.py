@@ -218,7 +218,31 @@ def _parser() -> argparse.ArgumentParser:
         default=300.0,
         help="seconds a clerk serves a citizen on average (sets the pace of calls)",
     )
+    hall.add_argument(
+        "--folder",
+        type=_folder,
+        help="where to make the scratch hall, its store included (default: the system's "
+        "temporary folder); on tmpfs the store's commits wait for no disk",
+    )
     hall.set_defaults(handler=_bench_hall)
+    disk = bench_sub.add_parser(
+        "disk", help="how often this disk holds up a store commit (the tail of every call)"
+    )
+    disk.add_argument(
+        "--folder",
+        type=_folder,
+        default=Path(),
+        help="a folder on the disk the store will live on (a scratch store is made there)",
+    )
+    disk.add_argument("--minutes", type=_positive_float, default=10.0, help="minutes measured")
+    disk.add_argument(
+        "--rate",
+        type=_positive_float,
+        default=4.0,
+        help="commits per second (4: a hall of 300 windows in full swing, about 7,400 in "
+        "30 minutes)",
+    )
+    disk.set_defaults(handler=_bench_disk)
     stop = bench_sub.add_parser("stop", help="how long SIGTERM takes under load (TimeoutStopSec)")
     stop.add_argument("--runs", type=int, default=5, help="stops to time")
     stop.add_argument("--load-seconds", type=float, default=10.0, help="load before each stop")
@@ -246,6 +270,13 @@ def _positive_float(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
     return value
+
+
+def _folder(text: str) -> Path:
+    path = Path(text)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"no such folder: {text}")
+    return path
 
 
 def _config_option(parser: argparse.ArgumentParser) -> None:
@@ -403,7 +434,15 @@ def _bench_hall(args: argparse.Namespace) -> int:
         args.service_seconds,
         args.windows_per_bus,
         args.probe_seconds,
+        args.folder,
     )
+
+
+def _bench_disk(args: argparse.Namespace) -> int:
+    from daemon.bench.disk import run_disk_bench
+
+    run_disk_bench(args.folder, args.minutes, args.rate)
+    return 0
 
 
 def _bench_mqtt(args: argparse.Namespace) -> int:

@@ -25,6 +25,8 @@ from typing import Any
 from prometheus_client.parser import text_string_to_metric_families
 
 from daemon.bench.bus import spread
+from daemon.bench.call_parts import cause, medians
+from daemon.bench.disk import SLOW_COMMITS
 from daemon.bench.hall_layout import (
     PROBE_SECONDS,
     WINDOWS_PER_BUS,
@@ -48,8 +50,6 @@ EXIT_PASSED, EXIT_FAILED, EXIT_NO_HALL = 0, 1, 3
 CPU_GOAL_PERCENT = 25.0
 RSS_GOAL_MB = 200.0
 WIRE_RATIO_GOAL = 2.0
-#: Commit times (ms, buckets of the daemon's histogram) the benchmark counts.
-SLOW_COMMITS = (50, 100, 250)
 
 
 def run_hall_bench(
@@ -59,9 +59,11 @@ def run_hall_bench(
     service_seconds: float,
     windows_per_bus: int = WINDOWS_PER_BUS,
     probe_seconds: float = PROBE_SECONDS,
+    parent: Path | None = None,
 ) -> int:
-    """Run, print the JSON object; the exit code."""
-    with tempfile.TemporaryDirectory(prefix="hallkeeper-bench-hall-") as scratch:
+    """Run, print the JSON object; the exit code. The scratch hall, its store
+    included, is made in `parent` (the system's temporary folder if None)."""
+    with tempfile.TemporaryDirectory(prefix="hallkeeper-bench-hall-", dir=parent) as scratch:
         folder = Path(scratch)
         events = f"tcp://127.0.0.1:{free_port()}"
         hall = write_bench_hall(folder, windows, events, windows_per_bus, probe_seconds)
@@ -86,7 +88,13 @@ def run_hall_bench(
             return EXIT_NO_HALL
         finally:
             processes.stop()
-    result = {"bench": "hall", "seed": seed, "service_seconds": service_seconds, **result}
+    result = {
+        "bench": "hall",
+        "seed": seed,
+        "service_seconds": service_seconds,
+        "folder": str(folder.parent),
+        **result,
+    }
     print(json.dumps(result, ensure_ascii=False))
     return EXIT_PASSED if result["passed"] else EXIT_FAILED
 
@@ -195,7 +203,28 @@ def figures(timings: Timings, used: Usage) -> dict[str, Any]:
         "misses": dict(timings.misses),
         # p99 within the goal leaves room for 1 % of the calls here
         f"calls_over_{SLOW:g}x_wire": len(timings.slow_calls),
-        "slowest_calls": sorted(timings.slow_calls, key=lambda c: -c["ms"])[:10],
+        **slow_calls(timings),
+    }
+
+
+def slow_calls(timings: Timings) -> dict[str, Any]:
+    """Where a call's time goes as a rule (each part's median), how many slow
+    calls each part made slow, and the ten slowest calls with their parts."""
+    typical = medians(timings.call_parts)
+    causes: Counter[str] = Counter()
+    slowest = []
+    for call in sorted(timings.slow_calls, key=lambda c: -c.seconds):
+        why = cause(call.parts, typical) if call.parts and typical else "unknown"
+        causes[why] += 1
+        if len(slowest) < 10:
+            parts = call.parts.ms() if call.parts else {}
+            slowest.append(
+                {"window": call.window, "ms": round(call.seconds * 1000, 1), **parts, "cause": why}
+            )
+    return {
+        "call_parts_p50_ms": typical.ms() if typical else None,
+        f"calls_over_{SLOW:g}x_wire_by_cause": dict(causes),
+        "slowest_calls": slowest,
     }
 
 

@@ -20,8 +20,9 @@ moment is the simulator's, so a pause of this process does not count:
 - rating key to stored: from the pad key to the `rating.given` event on the
   ZeroMQ feed, which the daemon publishes only after the rating is stored.
 
-A call slower than twice its wire time is listed, split at its
-`ticket.called` event: key to stored, stored to screen.
+Every call is split into parts at the moments its key frame went on the wire
+and its `ticket.called` event arrived (`daemon.bench.call_parts`); a call
+slower than twice its wire time is listed with its parts.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ import zmq
 import zmq.asyncio
 
 from daemon.bench.bus import call_wire_seconds
+from daemon.bench.call_parts import CallParts, call_parts
 from daemon.bench.hall_layout import BAUD, BenchHall, bus_of
 from daemon.day.hall_io import HallIO
 from daemon.day.ledger import Ledger, RatingGiven, Received
@@ -74,8 +76,17 @@ class Timings:
     misses: Counter[str] = field(default_factory=Counter)
     #: Call keys pressed while nobody waited for the window (the screen stays).
     idle_calls: int = 0
-    #: Calls that took more than twice the wire time, and where the time went.
-    slow_calls: list[dict[str, Any]] = field(default_factory=list)
+    #: Where each call's time went (calls whose moments were all known).
+    call_parts: list[CallParts] = field(default_factory=list)
+    #: Calls that took more than twice the wire time.
+    slow_calls: list[SlowCall] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SlowCall:
+    window: int
+    seconds: float
+    parts: CallParts | None
 
 
 class EventFeed:
@@ -263,22 +274,23 @@ class Workload:
         self.timings.key_to_screen_ms.append((at - pressed) * 1000)
         self.timings.ratio_to_wire.append((at - pressed) / wire)
         self.timings.wire_ms.append(wire * 1000)
+        parts = await self._parts(window, current, pressed, at)
+        if parts is not None:
+            self.timings.call_parts.append(parts)
         if at - pressed > SLOW * wire:
-            self._slow(window, current, pressed, at)
+            self.timings.slow_calls.append(SlowCall(window, at - pressed, parts))
         return current
 
-    def _slow(self, window: int, ticket: str, pressed: float, shown: float) -> None:
-        """Split a slow call: key to the stored call (its event), and from there
-        to the screen."""
+    async def _parts(
+        self, window: int, ticket: str, pressed: float, shown: float
+    ) -> CallParts | None:
+        """Where the call's time went, if its event has arrived and the keypad
+        still holds this press as its last."""
         stored = self.feed.arrived(EventFeed.CALLED, ticket)
-        self.timings.slow_calls.append(
-            {
-                "window": window,
-                "ms": round((shown - pressed) * 1000, 1),
-                "key_to_stored_ms": round((stored - pressed) * 1000, 1) if stored else None,
-                "stored_to_screen_ms": round((shown - stored) * 1000, 1) if stored else None,
-            }
-        )
+        press = (await self.io.show(self.hall.keypad(window))).get("last_press")
+        if stored is None or press is None:
+            return None
+        return call_parts(pressed, press["sent_at"], stored, shown)
 
     async def _screen_change(
         self, screen: str, pressed: float, before: str | None

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from drivers.codec import FrameError
@@ -60,8 +60,14 @@ class PendingPress:
     frame: ff68.Frame
     #: What the press was, for the snapshot: a key name or a rating level.
     label: object
-    sends: int = 0
     outgoing: Outgoing | None = None
+    #: When each send of the frame started on the wire.
+    sent_at: list[float] = field(default_factory=list)
+    acknowledged_at: float | None = None
+
+    @property
+    def sends(self) -> int:
+        return len(self.sent_at)
 
 
 class Ff68Device(BusDevice):
@@ -86,7 +92,7 @@ class Ff68Device(BusDevice):
         self._waiting: deque[PendingPress] = deque()
         self._current: PendingPress | None = None
         self._echoes: list[Outgoing] = []
-        self._last_label: object = None
+        self._last_press: PendingPress | None = None
         self._presses = dict.fromkeys(("pressed", "sent", "acknowledged", "failed", "dropped"), 0)
         self._frames = dict.fromkeys(
             (
@@ -149,6 +155,7 @@ class Ff68Device(BusDevice):
             self._frames["stray_acks"] += 1
             return
         self._presses["acknowledged"] += 1
+        press.acknowledged_at = at
         if press.outgoing is not None:
             press.outgoing.cancelled = True  # a resend still waiting for the wire
         self._current = None
@@ -161,9 +168,9 @@ class Ff68Device(BusDevice):
         if self.silent:
             self._presses["dropped"] += 1
             return False
-        self._last_label = label
+        self._last_press = PendingPress(frame, label)
         self._presses["pressed"] += 1
-        self._waiting.append(PendingPress(frame, label))
+        self._waiting.append(self._last_press)
         if self._current is None:
             self._next_press()
         return True
@@ -207,7 +214,7 @@ class Ff68Device(BusDevice):
             if outgoing.kind == KEY:
                 press = outgoing.ref
                 assert isinstance(press, PendingPress)
-                press.sends += 1
+                press.sent_at.append(now)
                 press.outgoing = None
                 self._frames["key_frames_sent"] += 1
                 if press.sends == 1:
@@ -251,8 +258,20 @@ class Ff68Device(BusDevice):
         presses["pending"] = len(self._waiting) + (self._current is not None)
         return {"presses": presses, "frames": dict(self._frames)}
 
-    def _times(self) -> dict[str, float | None]:
+    @property
+    def _last_label(self) -> object:
+        return self._last_press.label if self._last_press else None
+
+    def _times(self) -> dict[str, Any]:
+        """When the device last heard and sent a frame, and when each send of its
+        last key press started on the wire and the press was acknowledged (more
+        than one send: the host did not acknowledge the first in time, or never
+        heard it)."""
+        press = self._last_press
         return {
             "last_received_at": self._received[-1].at if self._received else None,
             "last_sent_at": self._sent[-1].at if self._sent else None,
+            "last_press": None
+            if press is None
+            else {"sent_at": list(press.sent_at), "acknowledged_at": press.acknowledged_at},
         }

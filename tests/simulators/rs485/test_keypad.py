@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Callable
 
 import pytest
@@ -76,6 +77,7 @@ def test_without_an_echo_the_frame_is_resent_then_the_press_fails(
     starts = [record.at for record in keypad.sent]
     gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
     assert all(gap >= 10 * BYTE_TIME + 0.05 for gap in gaps), gaps
+    assert snapshot["last_press"] == {"sent_at": starts, "acknowledged_at": None}
 
 
 def test_an_echo_acknowledges_the_press_and_stops_the_resends(
@@ -85,12 +87,20 @@ def test_an_echo_acknowledges_the_press_and_stops_the_resends(
     host = open_host(make_bus(keypad))
     keypad.press("call")
     [frame] = host.expect_frames(1)
+    echoed = time.monotonic()
     host.write(ff68.echo(frame))
     host.listen(1.2)
     # One frame only: no resend, and the keypad does not answer the echo.
     assert host.raw == KEYPAD_1_CALL
-    presses = keypad.snapshot()["presses"]
+    snapshot = keypad.snapshot()
+    presses = snapshot["presses"]
     assert (presses["acknowledged"], presses["failed"], presses["pending"]) == (1, 0, 0)
+    [sent_at] = snapshot["last_press"]["sent_at"]
+    assert (
+        sent_at + len(KEYPAD_1_CALL) * BYTE_TIME
+        <= echoed
+        < snapshot["last_press"]["acknowledged_at"]
+    )
 
 
 def test_presses_wait_for_the_one_in_flight(make_bus: MakeBus, open_host: OpenHost) -> None:
