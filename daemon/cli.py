@@ -13,7 +13,7 @@ from pathlib import Path
 
 import uvloop
 
-from daemon.config.loader import ConfigError, check_config, load_config
+from daemon.config.loader import ConfigError, check_config, load_config, notes_of
 from daemon.config.model import HallConfig
 from daemon.events.zmq_feed import FeedError
 from daemon.store.store import StoreError
@@ -25,6 +25,8 @@ DEFAULT_CONFIG = Path(os.environ.get("HALLKEEPER_CONFIG", "/etc/hallkeeper/hall.
 #: by a key frame would otherwise wait up to 5 ms for each hand-over on the
 #: way to the screen, and between its last look at the line and its write.
 SWITCH_INTERVAL = 0.0005
+
+log = logging.getLogger(__name__)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -296,6 +298,8 @@ def _run(args: argparse.Namespace) -> int:
     except ConfigError as exc:  # EX_CONFIG: systemd does not restart on it (the unit says so)
         print(f"hallkeeper: the config has problems:\n{exc}", file=sys.stderr)
         return os.EX_CONFIG
+    for note in notes_of(args.config):
+        log.warning("%s", note.render(str(args.config)))
     sys.setswitchinterval(SWITCH_INTERVAL)
     # Once up, gc.freeze() leaves what startup built (modules, config, devices)
     # out of the collector's full passes, which otherwise hold every thread for
@@ -359,6 +363,8 @@ def _check_config(args: argparse.Namespace) -> int:
     if problems:
         print(f"{len(problems)} problem(s) in {args.file}", file=sys.stderr)
         return 1
+    for note in notes_of(args.file):
+        print(note.render(str(args.file)))
     print(f"{args.file}: ok")
     return 0
 

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from daemon.config.crossref import cross_check
 from daemon.config.model import DeviceEntry, HallConfig, Storage
+from daemon.config.notes import config_notes
 from daemon.config.problems import Problem, problems_from_validation
 from daemon.config.yaml_source import YamlDocument, parse_yaml
 from devices.speaker_config import Voice
@@ -30,6 +31,14 @@ def check_config(path: Path) -> list[Problem]:
     except ConfigError as exc:
         return exc.problems
     return []
+
+
+def notes_of(path: Path) -> list[Problem]:
+    """Settings of the valid config at `path` that take no effect
+    (`daemon.config.notes`), each with its key path and line."""
+    cfg = load_config(path)
+    doc = parse_yaml(path.read_text(encoding="utf-8"))
+    return [_placed(note, doc) for note in config_notes(cfg)]
 
 
 def load_config(path: Path) -> HallConfig:

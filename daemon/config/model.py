@@ -9,6 +9,7 @@ reported at the key where it is.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from functools import cached_property
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -276,6 +277,12 @@ def bus_link(entry: DeviceEntry) -> str | None:
     """The RS-485 link a device entry is on, None for a device with a connection
     of its own."""
     return entry.model_dump()["link"] if DEVICE_MODELS[entry.model].on_bus else None
+
+
+def bus_devices(config: HallConfig) -> Counter[str]:
+    """How many devices each RS-485 link carries: each keeps one standing
+    picture there, re-sent periodically (`drivers.bus.refresh_period`)."""
+    return Counter(link for entry in config.devices if (link := bus_link(entry)))
 
 
 def entries_of(config: HallConfig, kind: type[C]) -> list[C]:

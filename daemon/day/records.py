@@ -11,7 +11,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-from daemon.config.model import HallConfig, bus_link, entries_of
+from daemon.config.model import HallConfig, bus_devices, entries_of
 from daemon.day.checks import Records
 from daemon.day.hall_io import HallIO
 from daemon.day.screens import expected_hall_waiting, expected_window_text
@@ -151,8 +151,7 @@ def screens_catch_up(config: HallConfig) -> float:
     for a hall screen the wait for a change of the counts alone, each
     stretched on a bus crowded with devices (`drivers.bus.refresh_period`)."""
     links = {link.id: link for link in config.links}
-    # one standing picture for each device on a bus
-    pictures = Counter(link for entry in config.devices if (link := bus_link(entry)))
+    pictures = bus_devices(config)
 
     def on_its_bus(screen: BusDeviceConfig, seconds: float) -> float:
         spacing = links[screen.link].refresh_spacing_seconds
