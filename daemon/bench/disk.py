@@ -13,6 +13,7 @@ commit time's p50, p99 and max, how many commits took over 50, 100 and
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import tempfile
 import time
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from daemon.bench.bus import spread
+from daemon.events.document import event_record
+from daemon.queue.model import DomainEvent
 from daemon.queue.state import Change
 from daemon.store.checkpoints import Checkpointer
 from daemon.store.store import EventRecord, Store
@@ -75,17 +78,14 @@ def commit_at_pace(store: Store, seconds: float, rate: float) -> list[tuple[floa
 
 
 def _event(seq: int) -> EventRecord:
-    """An event the size of a call's."""
-    at = time.strftime("%Y-%m-%dT%H:%M:%S.000+08:00")
-    document = {
-        "type": "ticket.called",
-        "hall": "bench-disk",
-        "seq": seq,
-        "at": at,
-        "ticket": f"A{seq % 1000:03d}",
+    """A call's event, stored as the daemon stores it."""
+    ticket, window = f"A{seq % 1000:03d}", 1 + seq % 300
+    fields = {
+        "ticket": ticket,
         "service": "service-a",
-        "window": 1 + seq % 300,
+        "window": window,
         "staff": "S0001",
-        "texts": {"zh": f"请A{seq % 1000:03d}号到{1 + seq % 300}号窗口", "en": "Please go"},
+        "texts": {"zh": f"请{ticket}号到{window}号窗口", "en": f"{ticket} to window {window}"},
     }
-    return EventRecord(seq=seq, type="ticket.called", at=at, document=document)
+    called = DomainEvent("ticket.called", dt.datetime.now(dt.UTC), fields)
+    return event_record("bench-disk", seq, called)

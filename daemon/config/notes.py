@@ -9,6 +9,8 @@ sooner of a dead keypad would otherwise learn it only when it does not work.
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from daemon.config.model import HallConfig, bus_devices, bus_link
 from daemon.config.problems import Problem
 from drivers.bus import refresh_period
@@ -21,32 +23,34 @@ EXAMPLES = 3
 
 def config_notes(cfg: HallConfig) -> list[Problem]:
     """One note for each bus where some device asks for a period the bus stretches."""
-    on_bus = [(index, link) for index, entry in enumerate(cfg.devices) if (link := bus_link(entry))]
     devices = bus_devices(cfg)
-    notes = []
-    for index, link in enumerate(cfg.links):
-        spaced = refresh_period(0.0, devices[link.id], link.refresh_spacing_seconds)
-        shorter = [
-            f"devices[{device}].{key} {seconds:g}"
-            for device, on in on_bus
-            if on == link.id
-            for key, seconds in cfg.devices[device].model_dump().items()
-            if key in PERIODS and seconds < spaced
-        ]
-        if shorter:
-            named = ", ".join(shorter[:EXAMPLES]) + (
-                f" and {len(shorter) - EXAMPLES} more" if len(shorter) > EXAMPLES else ""
-            )
-            notes.append(
-                Problem(
-                    ("links", index, "refresh_spacing_seconds"),
-                    f"note: {link.id} carries {_devices(devices[link.id])}, whose re-sends and "
-                    f"probes go {link.refresh_spacing_seconds:g} s apart, so each at most every "
-                    f"{spaced:g} s: {named} take no effect (a smaller refresh_spacing_seconds, "
-                    "or 0, lets them)",
-                )
-            )
-    return notes
+    spaced = {
+        link.id: refresh_period(0.0, devices[link.id], link.refresh_spacing_seconds)
+        for link in cfg.links
+    }
+    shorter: dict[str, list[str]] = defaultdict(list)
+    for index, entry in enumerate(cfg.devices):
+        link = bus_link(entry)
+        for key, seconds in entry.model_dump().items():
+            if link in spaced and key in PERIODS and seconds < spaced[link]:
+                shorter[link].append(f"devices[{index}].{key} {seconds:g}")
+    return [
+        Problem(
+            ("links", index, "refresh_spacing_seconds"),
+            f"note: {link.id} carries {_devices(devices[link.id])}, whose re-sends and "
+            f"probes go {link.refresh_spacing_seconds:g} s apart, so each at most every "
+            f"{spaced[link.id]:g} s: {_named(shorter[link.id])} take no effect (a smaller "
+            "refresh_spacing_seconds, or 0, lets them)",
+        )
+        for index, link in enumerate(cfg.links)
+        if shorter[link.id]
+    ]
+
+
+def _named(settings: list[str]) -> str:
+    """The first EXAMPLES settings, and how many more."""
+    more = len(settings) - EXAMPLES
+    return ", ".join(settings[:EXAMPLES]) + (f" and {more} more" if more > 0 else "")
 
 
 def _devices(count: int) -> str:
